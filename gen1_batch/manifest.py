@@ -1,0 +1,386 @@
+"""Manifest v1: one row per shot, as JSONL, CSV or Parquet, at a local path or any fsspec URL.
+
+Reading is strict and reports every problem in one pass, so a TD fixes a manifest once rather
+than once per error. Values are resolved in layers: built-in defaults < model defaults < job-wide
+CLI flags < the row's own value.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gen1_batch import storage
+from gen1_batch.media import OUTPUT_FORMATS
+
+MANIFEST_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+SHOT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+MAX_SEED = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Column:
+    kind: type  # str, int or float
+    help: str
+    required: bool = False
+
+
+# The single source of truth for the schema: validation, the README table and `gen1 validate --help`.
+COLUMNS: dict[str, Column] = {
+    "shot_id": Column(str, "Unique id; names the output folder, so letters, digits, '.', '_', '-' only.", True),
+    "video": Column(str, "Source video: a path (relative paths are relative to the manifest) or URL.", True),
+    "prompt": Column(str, "Text describing the wanted content. `prompt` and/or `image_prompt` is required."),
+    "image_prompt": Column(str, "Reference image whose look the edit takes (path or URL)."),
+    "negative_prompt": Column(str, "Text the edit steers away from (replaces the null content in guidance)."),
+    "seed": Column(int, "Noise seed. Default: a stable hash of shot_id, so re-runs reproduce."),
+    "structure": Column(int, "t_s, 0-7: how many times depth is blurred and downsampled. 0 follows the "
+                        "source shapes strictly; higher gives the prompt more freedom."),
+    "content_scale": Column(float, "ω, content guidance scale: how strongly the prompt is followed."),
+    "temporal_scale": Column(float, "ω_t, temporal guidance scale: 1 is the plain video model; above 1 "
+                             "pushes temporal consistency (costs one extra UNet pass per step)."),
+    "steps": Column(int, "Denoising steps. Default: the model's."),
+    "frame_start": Column(int, "First source frame to edit (inclusive, the source's own numbering)."),
+    "frame_end": Column(int, "Last source frame to edit (inclusive)."),
+    "width": Column(int, "Working width in pixels (multiple of 8). Default: from the model, keeping aspect."),
+    "height": Column(int, "Working height in pixels (multiple of 8). Default: from the model, keeping aspect."),
+    "output_format": Column(str, f"Output container: {', '.join(OUTPUT_FORMATS)}."),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a manifest. `row` is the line in a JSONL or CSV file (a CSV header is
+    row 1), the 1-based row in a Parquet file, or None for the whole file."""
+
+    row: int | None
+    column: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = []
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        return f"{', '.join(where) or 'manifest'}: {self.reason}"
+
+
+class ManifestError(Exception):
+    def __init__(self, url: str, problems: list[Problem]):
+        self.url = url
+        self.problems = problems
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(f"{url}: {len(problems)} problem(s)\n{lines}")
+
+
+@dataclass(frozen=True)
+class JobDefaults:
+    """Job-wide values for columns a row leaves empty."""
+
+    structure: int = 3
+    content_scale: float = 7.5
+    temporal_scale: float = 1.0
+    steps: int = 25
+    width: int | None = None
+    height: int | None = None
+    output_format: str = "mp4"
+    negative_prompt: str | None = None
+
+    def replace(self, **overrides: Any) -> JobDefaults:
+        """Apply overrides whose value is not None (a CLI flag left unset keeps the default)."""
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A manifest row with every parameter resolved: what one shot's edit depends on."""
+
+    shot_id: str
+    video: str
+    prompt: str | None
+    image_prompt: str | None
+    negative_prompt: str | None
+    seed: int
+    structure: int
+    content_scale: float
+    temporal_scale: float
+    steps: int
+    frame_start: int | None
+    frame_end: int | None
+    width: int | None
+    height: int | None
+    output_format: str
+    row: int = field(default=0, compare=False)  # where it is in the manifest; not a parameter
+
+    def params(self) -> dict[str, Any]:
+        params = dataclasses.asdict(self)
+        del params["row"]
+        return params
+
+    def params_hash(self) -> str:
+        """Identifies the resolved parameters; a re-run skips a shot only if this is unchanged."""
+        blob = json.dumps(self.params(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Shot:
+        return cls(**json.loads(text))
+
+
+def default_seed(shot_id: str) -> int:
+    """A seed that depends only on the shot id, stable across runs, machines and Python versions."""
+    return int.from_bytes(hashlib.sha256(shot_id.encode()).digest()[:4], "big")
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+Rows = list[tuple[int, dict[str, Any]]]  # (row number, column -> value)
+
+
+def read_rows(url: str) -> tuple[Rows, list[Problem]]:
+    """Read raw rows (CSV's empty cells dropped) and the problems of the file itself."""
+    suffix = next((s for s in MANIFEST_FORMATS if url.lower().endswith(s)), None)
+    if suffix is None:
+        return [], [Problem(None, None, f"unknown manifest format; use one of {', '.join(MANIFEST_FORMATS)}")]
+    try:
+        data = storage.read_bytes(url)
+    except FileNotFoundError:
+        return [], [Problem(None, None, f"file not found: {url}")]
+    except OSError as e:
+        return [], [Problem(None, None, f"cannot read {url}: {e}")]
+    reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[MANIFEST_FORMATS[suffix]]
+    return reader(data)
+
+
+def _read_jsonl(data: bytes) -> tuple[Rows, list[Problem]]:
+    rows, problems = [], []
+    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as e:
+            problems.append(Problem(number, None, f"not valid JSON ({e.msg} at character {e.pos + 1})"))
+            continue
+        if not isinstance(value, dict):
+            problems.append(Problem(number, None, f"expected a JSON object, got {type(value).__name__}"))
+            continue
+        rows.append((number, value))
+    return rows, problems
+
+
+def _read_csv(data: bytes) -> tuple[Rows, list[Problem]]:
+    text = data.decode("utf-8-sig", errors="replace")
+    reader = csv.DictReader(io.StringIO(text))
+    rows, problems = [], []
+    for row in reader:
+        number = reader.line_num
+        if None in row:  # more cells than header names
+            problems.append(Problem(number, None, f"{len(row[None])} more cell(s) than the header has columns"))
+            row.pop(None)
+        rows.append((number, {k: v for k, v in row.items() if v not in ("", None)}))
+    return rows, problems
+
+
+def _read_parquet(data: bytes) -> tuple[Rows, list[Problem]]:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(io.BytesIO(data))
+    except Exception as e:
+        return [], [Problem(None, None, f"not a readable Parquet file: {e}")]
+    return list(enumerate(table.to_pylist(), start=1)), []
+
+
+# ------------------------------------------------------------------------------------------- validating
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+
+
+def _coerce(value: Any, kind: type) -> Any:
+    """Convert a cell to `kind`, accepting the spellings JSON, CSV and Parquet produce. Raises ValueError."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected {kind.__name__}, got a boolean")
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError(f"expected text, got {value!r}")
+        return value
+    if kind is int:
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+\s*", value):
+            return int(value)
+        raise ValueError(f"expected an integer, got {value!r}")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"expected a number, got {value!r}") from None
+    else:
+        raise ValueError(f"expected a number, got {value!r}")
+    if not math.isfinite(number):
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def _check_range(column: str, value: Any) -> str | None:
+    """The reason `value` is out of range for `column`, or None."""
+    if column == "shot_id" and not SHOT_ID_PATTERN.match(value):
+        return (f"must be safe as a folder name: 1-128 letters, digits, '.', '_' or '-', "
+                f"not starting with '.', '_' or '-' (got {value!r})")
+    if column == "video" and not value.strip():
+        return "must not be empty"
+    if column == "structure" and not 0 <= value <= 7:
+        return f"t_s must be an integer from 0 to 7, got {value}"
+    if column in ("content_scale", "temporal_scale") and value < 0:
+        return f"must be zero or more, got {value}"
+    if column == "steps" and not 1 <= value <= 1000:
+        return f"must be from 1 to 1000, got {value}"
+    if column == "seed" and not 0 <= value <= MAX_SEED:
+        return f"must be from 0 to {MAX_SEED}, got {value}"
+    if column in ("frame_start", "frame_end") and value < 0:
+        return f"must be zero or more, got {value}"
+    if column in ("width", "height") and (value < 8 or value > 8192 or value % 8):
+        return f"must be a multiple of 8 from 8 to 8192, got {value}"
+    if column == "output_format" and value not in OUTPUT_FORMATS:
+        return f"must be one of {', '.join(OUTPUT_FORMATS)}, got {value!r}"
+    return None
+
+
+def _validate_row(number: int, raw: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
+    values: dict[str, Any] = {}
+    problems = []
+    for column, value in raw.items():
+        if column not in COLUMNS:
+            continue  # reported once per file
+        if _is_missing(value):
+            continue
+        try:
+            value = _coerce(value, COLUMNS[column].kind)
+        except ValueError as e:
+            problems.append(Problem(number, column, str(e)))
+            continue
+        reason = _check_range(column, value)
+        if reason:
+            problems.append(Problem(number, column, reason))
+            continue
+        values[column] = value
+    for column, spec in COLUMNS.items():
+        if spec.required and _is_missing(raw.get(column)):
+            problems.append(Problem(number, column, "is required"))
+    if _is_missing(raw.get("prompt")) and _is_missing(raw.get("image_prompt")):
+        problems.append(Problem(number, "prompt", "a shot needs a prompt, an image_prompt or both"))
+    start, end = values.get("frame_start"), values.get("frame_end")
+    if start is not None and end is not None and end < start:
+        problems.append(Problem(number, "frame_end", f"must not be before frame_start ({end} < {start})"))
+    return values, problems
+
+
+def resolve_path(reference: str, manifest_url: str) -> str:
+    """Paths in a manifest are relative to the manifest itself; URLs and absolute paths stay as they are."""
+    if "://" in reference or reference.startswith("/"):
+        return reference
+    return storage.join(storage.parent(manifest_url), reference)
+
+
+def load_manifest(url: str, defaults: JobDefaults | None = None, size_multiple: int = 8) -> list[Shot]:
+    """Read, validate and resolve a manifest. Raises ManifestError listing every problem found.
+
+    `size_multiple` is what the model needs of working sizes given in the manifest or as defaults.
+    """
+    defaults = defaults or JobDefaults()
+    rows, problems = read_rows(url)
+    unknown: dict[str, int] = {}
+    for number, raw in rows:
+        for column in raw:
+            if column not in COLUMNS:
+                unknown.setdefault(column, number)
+    for column, number in unknown.items():
+        problems.append(Problem(number, column, f"unknown column (known: {', '.join(COLUMNS)})"))
+    if not rows and not problems:
+        problems.append(Problem(None, None, "the manifest has no shots"))
+
+    shots: list[Shot] = []
+    first_row_of: dict[str, int] = {}
+    for number, raw in rows:
+        values, row_problems = _validate_row(number, raw)
+        problems.extend(row_problems)
+        shot_id = values.get("shot_id")
+        if shot_id is not None:
+            if shot_id in first_row_of:
+                problems.append(Problem(number, "shot_id", f"duplicate of row {first_row_of[shot_id]} ({shot_id!r})"))
+            else:
+                first_row_of[shot_id] = number
+        if not row_problems:
+            shot = _resolve(number, values, defaults, url)
+            for column in ("width", "height"):
+                size = getattr(shot, column)
+                if size is not None and size % size_multiple:
+                    problems.append(Problem(number, column, f"this model needs a multiple of {size_multiple}, "
+                                                            f"got {size}"))
+            shots.append(shot)
+    if problems:
+        raise ManifestError(url, sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+    return shots
+
+
+def _resolve(number: int, values: dict[str, Any], defaults: JobDefaults, manifest_url: str) -> Shot:
+    def pick(column: str) -> Any:
+        return values.get(column, getattr(defaults, column, None))
+
+    image_prompt = values.get("image_prompt")
+    return Shot(
+        shot_id=values["shot_id"],
+        video=resolve_path(values["video"], manifest_url),
+        prompt=values.get("prompt"),
+        image_prompt=resolve_path(image_prompt, manifest_url) if image_prompt else None,
+        negative_prompt=pick("negative_prompt"),
+        seed=values.get("seed", default_seed(values["shot_id"])),
+        structure=pick("structure"),
+        content_scale=pick("content_scale"),
+        temporal_scale=pick("temporal_scale"),
+        steps=pick("steps"),
+        frame_start=values.get("frame_start"),
+        frame_end=values.get("frame_end"),
+        width=pick("width"),
+        height=pick("height"),
+        output_format=pick("output_format"),
+        row=number,
+    )
+
+
+def problems_of(url: str, defaults: JobDefaults | None = None) -> list[Problem]:
+    try:
+        load_manifest(url, defaults)
+    except ManifestError as e:
+        return e.problems
+    return []
+
+
+def missing_files(shots: Iterable[Shot]) -> list[Problem]:
+    """Videos and reference images that do not exist (one request per file, in parallel)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    checks = [(s.row, col, getattr(s, col)) for s in shots for col in ("video", "image_prompt") if getattr(s, col)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        found = list(pool.map(lambda c: storage.exists(c[2]), checks))
+    return [Problem(row, col, f"file not found: {path}")
+            for (row, col, path), ok in zip(checks, found, strict=True) if not ok]

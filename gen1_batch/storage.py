@@ -1,0 +1,146 @@
+"""Local paths and fsspec URLs behind one small interface, with atomic commits.
+
+Every final file is written under a hidden temporary name beside it and then moved into place,
+so a reader (or a resumed job) never sees a partial file at a final path. On a local disk the
+move is an atomic rename; on object stores it is a server-side copy, and the final key only
+appears once the copy is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import uuid
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import fsspec
+from fsspec.core import url_to_fs
+from fsspec.implementations.local import LocalFileSystem
+
+TMP_MARKER = ".tmp-"
+
+
+def is_url(path: str) -> bool:
+    return "://" in path
+
+
+def filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The filesystem and the path within it. Credentials and endpoints come from each
+    filesystem's usual configuration (for S3: AWS_* variables, profiles, AWS_ENDPOINT_URL)."""
+    return url_to_fs(url)
+
+
+def join(base: str, *parts: str) -> str:
+    if is_url(base):
+        return posixpath.join(base, *parts)
+    return os.path.join(base, *parts)
+
+
+def parent(url: str) -> str:
+    if is_url(url):
+        protocol, _, path = url.partition("://")
+        return f"{protocol}://{posixpath.dirname(path)}"
+    return os.path.dirname(os.path.abspath(url))
+
+
+def basename(url: str) -> str:
+    return posixpath.basename(url.rstrip("/")) if is_url(url) else os.path.basename(url)
+
+
+def absolute(url: str) -> str:
+    return url if is_url(url) else os.path.abspath(url)
+
+
+def exists(url: str) -> bool:
+    fs, path = filesystem(url)
+    return fs.exists(path)
+
+
+def read_bytes(url: str) -> bytes:
+    fs, path = filesystem(url)
+    if fs.isdir(path):
+        raise IsADirectoryError(f"{url} is a folder, not a file")
+    return fs.cat_file(path)
+
+
+def read_json(url: str) -> Any:
+    return json.loads(read_bytes(url))
+
+
+def makedirs(url: str) -> None:
+    fs, path = filesystem(url)
+    fs.makedirs(path, exist_ok=True)
+
+
+def _temporary_sibling(path: str) -> str:
+    head, name = posixpath.split(path)
+    return posixpath.join(head, f".{name}{TMP_MARKER}{uuid.uuid4().hex[:8]}")
+
+
+def _commit(fs: fsspec.AbstractFileSystem, tmp: str, path: str) -> None:
+    if isinstance(fs, LocalFileSystem):
+        os.replace(tmp, path)  # atomic on POSIX, replaces an older file in one step
+    else:
+        fs.mv(tmp, path)
+
+
+def write_bytes_atomic(url: str, data: bytes) -> None:
+    fs, path = filesystem(url)
+    fs.makedirs(posixpath.dirname(path), exist_ok=True)
+    tmp = _temporary_sibling(path)
+    try:
+        with fs.open(tmp, "wb") as f:
+            f.write(data)
+        _commit(fs, tmp, path)
+    except BaseException:
+        _remove_quietly(fs, tmp)
+        raise
+
+
+def write_json_atomic(url: str, value: Any) -> None:
+    write_bytes_atomic(url, json.dumps(value, indent=2, sort_keys=False).encode() + b"\n")
+
+
+def put_file_atomic(local_path: str, url: str) -> None:
+    """Upload a finished local file to its final URL through a temporary key."""
+    fs, path = filesystem(url)
+    fs.makedirs(posixpath.dirname(path), exist_ok=True)
+    tmp = _temporary_sibling(path)
+    try:
+        fs.put_file(local_path, tmp)
+        _commit(fs, tmp, path)
+    except BaseException:
+        _remove_quietly(fs, tmp)
+        raise
+
+
+@contextmanager
+def local_copy(url: str):
+    """A local path holding `url`'s content: the path itself when local, else a temporary download."""
+    if not is_url(url) or url.startswith("file://"):
+        yield url.removeprefix("file://")
+        return
+    import tempfile
+
+    fs, path = filesystem(url)
+    with tempfile.TemporaryDirectory(prefix="gen1-") as tmp:
+        local = os.path.join(tmp, posixpath.basename(path))
+        fs.get_file(path, local)
+        yield local
+
+
+def remove_stale_temporaries(folder_url: str) -> None:
+    """Remove temporary files an interrupted writer left in a folder."""
+    fs, path = filesystem(folder_url)
+    if not fs.isdir(path):
+        return
+    for entry in fs.ls(path, detail=False):
+        if TMP_MARKER in posixpath.basename(entry):
+            _remove_quietly(fs, entry)
+
+
+def _remove_quietly(fs: fsspec.AbstractFileSystem, path: str) -> None:
+    with suppress(OSError):  # FileNotFoundError included
+        fs.rm(path)
