@@ -1,0 +1,17 @@
+"""Reading and writing studio media with PyAV."""
+
+from gen1_batch.media.image import read_image
+from gen1_batch.media.reader import MediaError, VideoInfo, probe, read_video, working_size
+from gen1_batch.media.writer import OUTPUT_FORMATS, output_name, write_video
+
+__all__ = [
+    "OUTPUT_FORMATS",
+    "MediaError",
+    "VideoInfo",
+    "output_name",
+    "probe",
+    "read_image",
+    "read_video",
+    "working_size",
+    "write_video",
+]
