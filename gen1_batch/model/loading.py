@@ -1,0 +1,198 @@
+"""One loader for every stage: a preset name, a local directory, an fsspec URL or a hub id.
+
+`describe_model` is cheap (no weights are read) and runs on the driver: it gives the model's
+settings and a key that changes when the weights change, which resume compares. `load_pipeline`
+runs in the stage actors and loads only the components a stage needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from gen1_batch import storage
+from gen1_batch.model.presets import PRESETS
+from gen1_batch.model.settings import COMPONENTS, DEFAULT_SETTINGS
+
+MODEL_INDEX = "model_index.json"
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+CACHE_DIR = os.environ.get("GEN1_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gen1-batch"))
+
+
+class ModelNotFound(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """Where a model comes from and what it is, known without loading any weights."""
+
+    spec: str  # as the user gave it
+    kind: str  # preset | dir | url | hub
+    location: str
+    key: str  # changes whenever the weights change
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def random_weights(self) -> list[str]:
+        return list(self.settings.get("random_weights", []))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.spec, "kind": self.kind, "location": self.location, "key": self.key,
+                "random_weights": self.random_weights}
+
+
+def _listing_key(entries: list[tuple[str, Any, Any]]) -> str:
+    blob = json.dumps(sorted(entries), default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _settings_from_index(index: dict[str, Any]) -> dict[str, Any]:
+
+    return {**DEFAULT_SETTINGS, **index.get("settings", {})}
+
+
+def describe_model(spec: str) -> ModelRef:
+    """Resolve a model spec without loading weights. Raises ModelNotFound with what was tried."""
+    if spec in PRESETS:
+
+        preset = PRESETS[spec]
+        return ModelRef(spec, "preset", spec, preset.key(), {**DEFAULT_SETTINGS, **preset.settings})
+    if os.path.isdir(spec) or spec.startswith("file://"):
+        root = os.path.abspath(spec.removeprefix("file://"))
+        index_path = os.path.join(root, MODEL_INDEX)
+        if not os.path.exists(index_path):
+            raise ModelNotFound(f"{spec}: a model folder needs a {MODEL_INDEX} (write one with `gen1 models save`)")
+        entries = []
+        for folder, _, files in os.walk(root):
+            for name in files:
+                st = os.stat(os.path.join(folder, name))
+                entries.append((os.path.relpath(os.path.join(folder, name), root), st.st_size, st.st_mtime_ns))
+        with open(index_path) as f:
+            index = json.load(f)
+        return ModelRef(spec, "dir", root, _listing_key(entries), _settings_from_index(index))
+    if storage.is_url(spec):
+        fs, path = storage.filesystem(spec)
+        try:
+            found = fs.find(path, detail=True)
+        except FileNotFoundError:
+            found = {}
+        index_path = next((p for p in found if p.rstrip("/").endswith("/" + MODEL_INDEX)
+                           and os.path.dirname(p.rstrip("/")) == path.rstrip("/")), None)
+        if index_path is None:
+            raise ModelNotFound(f"{spec}: no {MODEL_INDEX} there")
+        entries = [(p, info.get("size"), info.get("ETag") or info.get("mtime") or info.get("LastModified"))
+                   for p, info in found.items()]
+        index = json.loads(fs.cat_file(index_path))
+        return ModelRef(spec, "url", spec, _listing_key(entries), _settings_from_index(index))
+    if HUB_ID.match(spec):
+        from huggingface_hub import hf_hub_download
+
+        repo, _, revision = spec.partition("@")
+        try:
+            index_path = hf_hub_download(repo, MODEL_INDEX, revision=revision or None)
+        except Exception as e:
+            raise ModelNotFound(f"{spec}: not found on the hub or in its cache ({type(e).__name__}: {e})") from None
+        commit = os.path.basename(os.path.dirname(index_path))  # .../snapshots/<commit>/model_index.json
+        with open(index_path) as f:
+            index = json.load(f)
+        return ModelRef(spec, "hub", repo, f"{repo}@{commit}", _settings_from_index(index))
+    raise ModelNotFound(f"{spec!r} is not a preset ({', '.join(PRESETS)}), a model folder, a URL or a hub id")
+
+
+def _local_root(ref: ModelRef, names: list[str]) -> str:
+    """A local folder holding model_index.json and the named components."""
+    if ref.kind == "dir":
+        return ref.location
+    if ref.kind == "hub":
+        from huggingface_hub import snapshot_download
+
+        repo, _, revision = ref.spec.partition("@")
+        return snapshot_download(repo, revision=revision or None,
+                                 allow_patterns=[MODEL_INDEX, *[f"{n}/*" for n in names]])
+    # A URL: copy once into a cache folder named by the URL and its key (new weights, new folder).
+    local = os.path.join(CACHE_DIR, "models", hashlib.sha256(f"{ref.spec}|{ref.key}".encode()).hexdigest()[:24])
+    fs, path = storage.filesystem(ref.spec)
+    for name in [MODEL_INDEX, *names]:
+        target = os.path.join(local, name)
+        if not os.path.exists(target):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            source = f"{path.rstrip('/')}/{name}"
+            partial = target + ".partial"
+            fs.get(source, partial, recursive=fs.isdir(source))
+            os.replace(partial, target)
+    return local
+
+
+def load_components(spec: str | ModelRef, names: list[str] | tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Load the named components (all when None) of a model, each from its own subfolder."""
+
+    ref = spec if isinstance(spec, ModelRef) else describe_model(spec)
+    names = list(names or COMPONENTS)
+    if ref.kind == "preset":
+        return PRESETS[ref.location].build(names, False)
+    root = _local_root(ref, names)
+    with open(os.path.join(root, MODEL_INDEX)) as f:
+        index = json.load(f)
+    components = {}
+    for name in names:
+        entry = index.get(name)
+        if not entry or entry[0] is None:
+            raise ModelNotFound(f"{ref.spec}: {MODEL_INDEX} names no {name}")
+        library, class_name = entry
+        cls = getattr(importlib.import_module(library), class_name)
+        components[name] = cls.from_pretrained(root, subfolder=name)
+        if hasattr(components[name], "eval"):
+            components[name].eval()
+    return components
+
+
+def device_and_dtype(device: str | None = None, dtype: str | None = None):
+    """The device (CUDA when present) and dtype (float16 on CUDA, float32 on CPU) unless given."""
+    import torch
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dtype in (None, "auto"):
+        return device, torch.float16 if device.startswith("cuda") else torch.float32
+    return device, getattr(torch, dtype)
+
+
+def load_pipeline(spec: str | ModelRef, names: list[str] | tuple[str, ...] | None = None, device: str | None = None,
+                  dtype: str | None = None):
+    """A Gen1Pipeline with only the named components (all when None), on `device` in `dtype`."""
+    from gen1_batch.model.pipeline_gen1 import Gen1Pipeline
+
+    ref = spec if isinstance(spec, ModelRef) else describe_model(spec)
+    pipe = Gen1Pipeline(**load_components(ref, names), settings=ref.settings)
+    return pipe.to(*device_and_dtype(device, dtype))
+
+
+def fingerprint(components: dict[str, Any]) -> dict[str, str]:
+    """A content hash per component: weights for networks, vocabulary for tokenizers, config otherwise."""
+    import torch
+
+    out = {}
+    for name, component in sorted(components.items()):
+        if component is None:
+            continue
+        h = hashlib.sha256()
+        if isinstance(component, torch.nn.Module):
+            for key, tensor in sorted(component.state_dict().items()):
+                t = tensor.detach().to("cpu").contiguous()
+                h.update(f"{key}:{t.dtype}:{tuple(t.shape)}".encode())
+                h.update(memoryview(t.reshape(-1).view(torch.uint8).numpy()))
+        elif hasattr(component, "get_vocab"):
+            h.update(json.dumps(component.get_vocab(), sort_keys=True).encode())
+        else:
+            h.update(json.dumps(dict(component.config), sort_keys=True, default=str).encode())
+        out[name] = h.hexdigest()[:16]
+    return out
+
+
+def combined_fingerprint(parts: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]

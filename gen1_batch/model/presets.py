@@ -1,0 +1,316 @@
+"""Named models. `tiny` is built in-process from small configs with seeded random weights (no
+download, seconds on CPU) for tests and trying the pipeline; `gen1-sd15` is the paper's
+architecture at full size, assembled from public weights (see `build_gen1_sd15`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from gen1_batch.model.settings import COMPONENTS, DEFAULT_SETTINGS
+
+TINY_SEED = 1234
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    settings: dict[str, Any]
+    components: dict[str, str]  # component -> where its weights come from
+    licences: tuple[str, ...] = ()
+    # Builds the requested components (all when None); `random_init` gives untrained weights of the
+    # same architecture (for speed benchmarks without downloads).
+    build: Callable[[Iterable[str] | None, bool], dict[str, Any]] = field(repr=False, default=None)
+
+    def key(self) -> str:
+        """Changes whenever what the preset builds changes."""
+        blob = json.dumps({"settings": self.settings, "components": self.components}, sort_keys=True, default=str)
+        return f"{self.name}:{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+# ------------------------------------------------------------------------------------------------- tiny
+
+TINY_CONFIGS: dict[str, dict[str, Any]] = {
+    "vae": dict(in_channels=3, out_channels=3, down_block_types=("DownEncoderBlock2D",) * 4,
+                up_block_types=("UpDecoderBlock2D",) * 4, block_out_channels=(16, 32, 32, 32), latent_channels=4,
+                norm_num_groups=8, layers_per_block=1, sample_size=64),
+    "unet": dict(sample_size=16, in_channels=8, out_channels=4, layers_per_block=1, block_out_channels=(32, 64),
+                 down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
+                 up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32, attention_head_dim=8,
+                 norm_num_groups=8),
+    "scheduler": dict(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+                      clip_sample=False, set_alpha_to_one=False, steps_offset=1, prediction_type="v_prediction",
+                      timestep_spacing="trailing"),
+    "depth_estimator": dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=4,
+                            backbone_out_indices=[0, 1, 2, 3], num_attention_heads=4, intermediate_size=37,
+                            is_hybrid=False, reassemble_factors=[4, 2, 1, 0.5], neck_hidden_sizes=[16, 16, 32, 32],
+                            fusion_hidden_size=16, head_in_index=-1),
+    "image_encoder": dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+                          image_size=32, patch_size=8, projection_dim=32),
+    "text_encoder": dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
+                         max_position_embeddings=32, projection_dim=32),
+    "prior": dict(num_attention_heads=2, attention_head_dim=16, num_layers=2, embedding_dim=32, num_embeddings=32,
+                  additional_embeddings=4),
+    "prior_scheduler": dict(variance_type="fixed_small_log", clip_sample=True, clip_sample_range=5.0,
+                            prediction_type="sample", num_train_timesteps=1000),
+    "tokenizer": dict(model_max_length=32),
+}
+
+TINY_SETTINGS: dict[str, Any] = {
+    "default_steps": 4,
+    "default_resolution": 64,
+    "resolution_multiple": 16,  # the autoencoder's 8 × the UNet's 2
+    "window_length": 8,
+    "window_stride": 4,
+    "depth_size": 32,
+    "clip_size": 32,
+    "prior_steps": 2,
+    "random_weights": ["all"],
+}
+
+
+def tiny_tokenizer(model_max_length: int = 32):
+    """A character-level CLIP tokenizer built in memory: CLIP's byte alphabet, no merges."""
+    from tokenizers.pre_tokenizers import ByteLevel
+    from transformers import CLIPTokenizer
+
+    alphabet = sorted(ByteLevel.alphabet())
+    vocab = {c: i for i, c in enumerate(alphabet)}
+    vocab.update({c + "</w>": len(alphabet) + i for i, c in enumerate(alphabet)})
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=[])
+    tokenizer.model_max_length = model_max_length
+    return tokenizer
+
+
+def _seeded(name: str):
+    import torch
+
+    digest = hashlib.sha256(f"{TINY_SEED}:{name}".encode()).digest()
+    return torch.random.fork_rng(devices=[]), int.from_bytes(digest[:8], "big")
+
+
+def build_tiny(names: Iterable[str] | None = None, random_init: bool = True) -> dict[str, Any]:
+    """Tiny components with seeded random weights; each component's weights depend only on its name."""
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, PriorTransformer, UnCLIPScheduler
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModelWithProjection,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+        DPTConfig,
+        DPTForDepthEstimation,
+    )
+
+    from gen1_batch.model.unet import Gen1UNet
+
+    c = TINY_CONFIGS
+    names = list(names or COMPONENTS)
+    tokenizer = tiny_tokenizer(c["tokenizer"]["model_max_length"])
+    vocab = tokenizer.get_vocab()
+
+    def unet() -> Gen1UNet:
+        model = Gen1UNet(dict(c["unet"]), structure_channels=4, temporal_head_dim=8, max_frames=32)
+        # A random model should mix frames too: give the zero-initialised temporal outputs weights.
+        for p in model.temporal_parameters():
+            if p.ndim > 1 and not p.abs().any():
+                torch.nn.init.normal_(p, std=0.05)
+        return model
+
+    builders: dict[str, Callable[[], Any]] = {
+        "vae": lambda: AutoencoderKL(**c["vae"]),
+        "unet": unet,
+        "scheduler": lambda: DDIMScheduler(**c["scheduler"]),
+        "depth_estimator": lambda: DPTForDepthEstimation(DPTConfig(**c["depth_estimator"])),
+        "image_encoder": lambda: CLIPVisionModelWithProjection(CLIPVisionConfig(**c["image_encoder"])),
+        "text_encoder": lambda: CLIPTextModelWithProjection(CLIPTextConfig(
+            vocab_size=len(vocab), bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
+            pad_token_id=vocab["<|endoftext|>"], **c["text_encoder"])),
+        "tokenizer": lambda: tokenizer,
+        "prior": lambda: PriorTransformer(**c["prior"]),
+        "prior_scheduler": lambda: UnCLIPScheduler(**c["prior_scheduler"]),
+    }
+    components = {}
+    for name in names:
+        rng, seed = _seeded(name)
+        with rng:
+            torch.manual_seed(seed)
+            module = builders[name]()
+        if hasattr(module, "eval"):
+            module.eval()
+        components[name] = module
+    return components
+
+
+# --------------------------------------------------------------------------------------------- gen1-sd15
+
+SD15 = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+CLIP_L = "openai/clip-vit-large-patch14"
+KARLO = "kakaobrain/karlo-v1-alpha"
+DPT_LARGE = "Intel/dpt-large"
+
+GEN1_SD15_SETTINGS: dict[str, Any] = {
+    "default_steps": 50,
+    "default_resolution": 512,
+    "resolution_multiple": 64,
+    "window_length": 8,
+    "window_stride": 4,
+    "depth_size": 384,
+    "clip_size": 224,
+    "prior_steps": 25,
+    "prior_guidance_scale": 4.0,
+    # The paper's weights were never released: only the spatial layers come trained.
+    "random_weights": ["unet.temporal", "unet.structure_input"],
+}
+
+
+def build_gen1_sd15(names: Iterable[str] | None = None, random_init: bool = False) -> dict[str, Any]:
+    """The paper's architecture on public weights: the spatial UNet and autoencoder of Stable Diffusion
+    1.5 (ε-prediction, as its weights were trained), CLIP ViT-L/14 image and text towers (768-d, the
+    UNet's cross-attention width), the Karlo unCLIP prior in the same CLIP space, and DPT-Large (MiDaS)
+    for depth. The temporal layers and structure input are untrained: they start as the identity and
+    zero, so until the model is trained it edits like the image model on each frame.
+
+    Downloads from the Hugging Face hub (or uses its cache); `random_init` builds the same
+    architecture with random weights and no download.
+    """
+    import torch
+    from diffusers import AutoencoderKL, DDIMScheduler, PriorTransformer, UnCLIPScheduler, UNet2DConditionModel
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModelWithProjection,
+        CLIPTokenizer,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+        DPTConfig,
+        DPTForDepthEstimation,
+    )
+
+    from gen1_batch.model.unet import Gen1UNet
+
+    names = list(names or COMPONENTS)
+    out: dict[str, Any] = {}
+    for name in names:
+        if name == "vae":
+            out[name] = (AutoencoderKL(**SD15_VAE_CONFIG) if random_init
+                         else AutoencoderKL.from_pretrained(SD15, subfolder="vae"))
+        elif name == "unet":
+            image_unet = (UNet2DConditionModel(**SD15_UNET_CONFIG) if random_init
+                          else UNet2DConditionModel.from_pretrained(SD15, subfolder="unet"))
+            out[name] = Gen1UNet.from_unet2d(image_unet, temporal_head_dim=64, max_frames=32)
+        elif name == "scheduler":
+            out[name] = DDIMScheduler(num_train_timesteps=1000, beta_schedule="scaled_linear", beta_start=0.00085,
+                                      beta_end=0.012, clip_sample=False, set_alpha_to_one=False, steps_offset=1,
+                                      prediction_type="epsilon", timestep_spacing="trailing")
+        elif name == "depth_estimator":
+            out[name] = (DPTForDepthEstimation(DPTConfig(**DPT_LARGE_CONFIG)) if random_init
+                         else DPTForDepthEstimation.from_pretrained(DPT_LARGE))
+        elif name == "image_encoder":
+            out[name] = (CLIPVisionModelWithProjection(CLIPVisionConfig(**CLIP_L_VISION_CONFIG)) if random_init
+                         else CLIPVisionModelWithProjection.from_pretrained(CLIP_L))
+        elif name == "text_encoder":
+            out[name] = (CLIPTextModelWithProjection(CLIPTextConfig(**CLIP_L_TEXT_CONFIG)) if random_init
+                         else CLIPTextModelWithProjection.from_pretrained(KARLO, subfolder="text_encoder"))
+        elif name == "tokenizer":
+            out[name] = (tiny_tokenizer(77) if random_init
+                         else CLIPTokenizer.from_pretrained(KARLO, subfolder="tokenizer"))
+        elif name == "prior":
+            out[name] = (PriorTransformer(**KARLO_PRIOR_CONFIG) if random_init
+                         else PriorTransformer.from_pretrained(KARLO, subfolder="prior"))
+        elif name == "prior_scheduler":
+            out[name] = UnCLIPScheduler(variance_type="fixed_small_log", clip_sample=True, clip_sample_range=5.0,
+                                        prediction_type="sample", num_train_timesteps=1000)
+        else:
+            raise KeyError(name)
+        if isinstance(out[name], torch.nn.Module):
+            out[name].eval()
+    return out
+
+
+# Architecture configs of the public models, for random-weight builds (benchmarks) without downloads.
+SD15_UNET_CONFIG = dict(
+    sample_size=64, in_channels=4, out_channels=4, layers_per_block=2, block_out_channels=(320, 640, 1280, 1280),
+    down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"),
+    up_block_types=("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+    cross_attention_dim=768, attention_head_dim=8, norm_num_groups=32,
+)
+SD15_VAE_CONFIG = dict(
+    in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(128, 256, 512, 512), layers_per_block=2,
+    down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=32,
+    sample_size=512, scaling_factor=0.18215,
+)
+CLIP_L_VISION_CONFIG = dict(hidden_size=1024, intermediate_size=4096, num_hidden_layers=24, num_attention_heads=16,
+                            image_size=224, patch_size=14, projection_dim=768)
+CLIP_L_TEXT_CONFIG = dict(hidden_size=768, intermediate_size=3072, num_hidden_layers=12, num_attention_heads=12,
+                          max_position_embeddings=77, projection_dim=768, vocab_size=49408)
+KARLO_PRIOR_CONFIG = dict(num_attention_heads=32, attention_head_dim=64, num_layers=20, embedding_dim=768,
+                          num_embeddings=77, additional_embeddings=4)
+DPT_LARGE_CONFIG = dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
+                        image_size=384, patch_size=16, backbone_out_indices=[5, 11, 17, 23],
+                        neck_hidden_sizes=[256, 512, 1024, 1024], reassemble_factors=[4, 2, 1, 0.5],
+                        fusion_hidden_size=256, is_hybrid=False)
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(
+        name="tiny",
+        description="Seeded random weights at toy size: for tests and trying the pipeline; edits are noise.",
+        settings=TINY_SETTINGS,
+        components={"all": "built in-process from small configs (tokenizer too), seeded random weights"},
+        build=build_tiny,
+    ),
+    "gen1-sd15": Preset(
+        name="gen1-sd15",
+        description="The paper's architecture at full size on public weights (SD 1.5 spatial layers, CLIP "
+                    "ViT-L/14, Karlo prior, DPT-Large). Temporal layers untrained until trained.",
+        settings=GEN1_SD15_SETTINGS,
+        components={"vae": f"{SD15} (vae)", "unet": f"{SD15} (unet) + untrained temporal layers",
+                    "scheduler": "DDIM, ε-prediction", "depth_estimator": DPT_LARGE, "image_encoder": CLIP_L,
+                    "text_encoder": f"{KARLO} (text_encoder)", "tokenizer": f"{KARLO} (tokenizer)",
+                    "prior": f"{KARLO} (prior)", "prior_scheduler": "unCLIP"},
+        licences=("CreativeML OpenRAIL-M (Stable Diffusion 1.5)", "MIT (CLIP)", "CreativeML OpenRAIL-M (Karlo)",
+                  "Apache-2.0 (DPT-Large)"),
+        build=build_gen1_sd15,
+    ),
+}
+
+
+def preset_weights_present(preset: Preset) -> str:
+    """Where a preset's weights are: built in-process, in the hub cache, or still to download."""
+    if preset.name == "tiny":
+        return "built in-process (random)"
+    from huggingface_hub import try_to_load_from_cache
+
+    repos = {SD15: "model_index.json", CLIP_L: "config.json", KARLO: "model_index.json", DPT_LARGE: "config.json"}
+    missing = [repo for repo, probe in repos.items() if not isinstance(try_to_load_from_cache(repo, probe), str)]
+    return "in the hub cache" if not missing else f"not downloaded: {', '.join(missing)}"
+
+
+def save_preset(preset: Preset, target: str) -> None:
+    """Build (downloading where needed) every component of a preset and write one model folder."""
+    import os
+    import tempfile
+
+    from gen1_batch import storage
+    from gen1_batch.model.pipeline_gen1 import Gen1Pipeline
+
+    pipe = Gen1Pipeline(**preset.build(None, False), settings={**DEFAULT_SETTINGS, **preset.settings})
+    if storage.is_url(target) and not target.startswith("file://"):
+        with tempfile.TemporaryDirectory(prefix="gen1-model-") as tmp:
+            pipe.save_pretrained(tmp)
+            fs, path = storage.filesystem(target)
+            fs.put(tmp.rstrip("/") + "/", path, recursive=True)
+        return
+    target = os.path.abspath(target.removeprefix("file://"))
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    partial = f"{target}.partial"
+    pipe.save_pretrained(partial)
+    if os.path.exists(target):
+        raise FileExistsError(f"{target} exists; remove it first or choose another folder")
+    os.replace(partial, target)

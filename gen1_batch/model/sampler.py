@@ -1,0 +1,80 @@
+"""The denoising loop: guided predictions over overlapping windows, blended, one scheduler step per step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from diffusers import SchedulerMixin
+
+from gen1_batch.model.guidance import GuidancePass, combine, guidance_weights
+from gen1_batch.model.windows import WindowSpec, blend_weights, initial_noise, window_plan
+
+# (sample b×c×f×h×w, timestep, content b×d, structure b×c×f×h×w, video flags b) -> prediction b×c×f×h×w
+Denoiser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class SamplingStats:
+    """What the loop did, for reports and benchmarks."""
+
+    steps: int = 0
+    forwards: int = 0  # network calls
+    clip_passes: int = 0  # window × guidance pass evaluations
+
+
+def guided_window_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch.Tensor, structure: torch.Tensor,
+                             content: torch.Tensor, null: torch.Tensor, starts: list[int], length: int,
+                             weights: dict[GuidancePass, float], blend: str, max_batch: int,
+                             stats: SamplingStats | None = None) -> torch.Tensor:
+    """ε̃ for the whole shot: every (window, pass) pair is evaluated, up to `max_batch` clips per
+    network call; each window's passes are combined by the guidance weights; windows are blended."""
+    passes = list(weights)
+    jobs = [(s, p) for s in starts for p in passes]
+    outputs: list[torch.Tensor] = []
+    for i in range(0, len(jobs), max_batch):
+        chunk = jobs[i: i + max_batch]
+        sample = torch.cat([latents[:, :, s: s + length] for s, _ in chunk])
+        cond = torch.cat([structure[:, :, s: s + length] for s, _ in chunk])
+        emb = torch.cat([content if p.content else null for _, p in chunk])
+        video = torch.tensor([p.video for _, p in chunk], device=latents.device)
+        outputs.extend(denoiser(sample, t, emb, cond, video).split(1))
+        if stats:
+            stats.forwards += 1
+            stats.clip_passes += len(chunk)
+
+    if len(starts) == 1 and length == latents.shape[2]:
+        return combine(dict(zip(passes, outputs, strict=True)), weights)
+    w = blend_weights(length, blend, latents.device).to(latents.dtype).view(1, 1, length, 1, 1)
+    total = torch.zeros_like(latents)
+    weight_sum = torch.zeros((1, 1, latents.shape[2], 1, 1), device=latents.device, dtype=latents.dtype)
+    for k, s in enumerate(starts):
+        window_outputs = outputs[k * len(passes): (k + 1) * len(passes)]
+        total[:, :, s: s + length] += combine(dict(zip(passes, window_outputs, strict=True)), weights) * w
+        weight_sum[:, :, s: s + length] += w
+    return total / weight_sum
+
+
+@torch.no_grad()
+def sample(denoiser: Denoiser, scheduler: SchedulerMixin, structure: torch.Tensor, content: torch.Tensor,
+           null: torch.Tensor, *, steps: int, content_scale: float, temporal_scale: float,
+           window: WindowSpec, generator: torch.Generator, max_batch: int = 8,
+           stats: SamplingStats | None = None) -> torch.Tensor:
+    """Denoise a whole shot from seeded noise. structure: 1×c×f×h×w latents; content, null: 1×d."""
+    num_frames = structure.shape[2]
+    scheduler.set_timesteps(steps, device=structure.device)
+    timesteps = scheduler.timesteps
+    latents = initial_noise(tuple(structure.shape), window, generator).to(structure.device, structure.dtype)
+    latents = latents * scheduler.init_noise_sigma
+    weights = guidance_weights(content_scale, temporal_scale)
+    plan = window_plan(num_frames, window, len(timesteps))
+    length = min(window.length, num_frames)
+    for i, t in enumerate(timesteps):
+        model_input = scheduler.scale_model_input(latents, t)
+        prediction = guided_window_prediction(denoiser, model_input, t, structure, content, null, plan[i],
+                                              length, weights, window.blend, max_batch, stats)
+        latents = scheduler.step(prediction, t, latents, generator=generator).prev_sample
+        if stats:
+            stats.steps += 1
+    return latents

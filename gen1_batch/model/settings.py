@@ -1,0 +1,35 @@
+"""Model settings and component names: plain data, importable without torch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Settings stored in model_index.json beside the components; every one has a default here.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "default_steps": 25,
+    "default_resolution": 512,  # working size is about this many pixels squared
+    "resolution_multiple": 8,
+    "window_length": 8,  # the clip length the model was trained on
+    "window_stride": 4,
+    "max_batch": 8,  # clips (window × guidance pass) per UNet call
+    "vae_batch": 8,  # frames per autoencoder call
+    "depth_batch": 16,  # frames per depth-estimator call
+    "depth_size": 384,
+    "depth_mean": [0.5, 0.5, 0.5],
+    "depth_std": [0.5, 0.5, 0.5],
+    "clip_size": 224,
+    "clip_mean": [0.48145466, 0.4578275, 0.40821073],
+    "clip_std": [0.26862954, 0.26130258, 0.27577711],
+    "prior_steps": 25,
+    "prior_guidance_scale": 4.0,
+    "random_weights": [],  # components (or parts, "unet.temporal") whose weights are untrained
+}
+
+COMPONENTS = ("vae", "unet", "scheduler", "depth_estimator", "image_encoder", "text_encoder", "tokenizer",
+              "prior", "prior_scheduler")
+# What each batch stage loads; `edit` loads them all.
+STAGE_COMPONENTS = {
+    "depth": ("depth_estimator",),
+    "content": ("image_encoder", "text_encoder", "tokenizer", "prior", "prior_scheduler"),
+    "diffusion": ("vae", "unet", "scheduler"),
+}
