@@ -1,0 +1,63 @@
+"""`gen1_batch.edit`: one shot in a notebook or script, through the same pipeline methods as the batch job."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from gen1_batch.manifest import JobDefaults
+from gen1_batch.media.reader import working_size
+from gen1_batch.model.windows import WindowSpec
+
+_DEFAULTS = JobDefaults()
+
+
+@functools.lru_cache(maxsize=2)
+def cached_pipeline(model: str, device: str | None = None, dtype: str | None = None):
+    """Load a model once per process (notebooks call `edit` many times)."""
+    from gen1_batch.model.loading import load_pipeline
+
+    return load_pipeline(model, device=device, dtype=dtype)
+
+
+def _resize(frames: np.ndarray, width: int, height: int) -> np.ndarray:
+    import torch
+    import torch.nn.functional as F
+
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+    x = F.interpolate(x, size=(height, width), mode="bicubic", align_corners=False, antialias=True)
+    return x.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
+def edit(
+    frames: np.ndarray,
+    prompt: str | None = None,
+    image_prompt: np.ndarray | None = None,
+    *,
+    negative_prompt: str | None = None,
+    structure: int = _DEFAULTS.structure,
+    content_scale: float = _DEFAULTS.content_scale,
+    temporal_scale: float = _DEFAULTS.temporal_scale,
+    steps: int | None = None,
+    seed: int = 0,
+    width: int | None = None,
+    height: int | None = None,
+    window: WindowSpec | None = None,
+    model: str = "tiny",
+    device: str | None = None,
+) -> np.ndarray:
+    """Edit uint8 f×h×w×3 frames towards a text prompt and/or a reference image (uint8 h×w×3).
+
+    The frames are edited at the model's working size (or `width`×`height`) and returned at their
+    own size. Same seed, same input: the same frames, bit for bit, on the same device.
+    """
+    pipe = cached_pipeline(model, device)
+    h, w = frames.shape[1:3]
+    s = pipe.settings
+    work_w, work_h = working_size(w, h, width, height, side=s["default_resolution"], multiple=s["resolution_multiple"])
+    work = frames if (work_w, work_h) == (w, h) else _resize(frames, work_w, work_h)
+    out = pipe(work, prompt=prompt, image_prompt=image_prompt, negative_prompt=negative_prompt,
+               structure=structure, content_scale=content_scale, temporal_scale=temporal_scale,
+               steps=steps, seed=seed, window=window).frames
+    return out if (work_w, work_h) == (w, h) else _resize(out, w, h)

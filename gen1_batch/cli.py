@@ -1,0 +1,401 @@
+"""The `gen1` command line. Exit codes: 0 every shot succeeded, 1 the job finished with failed
+shots, 2 usage or manifest errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gen1_batch import __version__, storage
+from gen1_batch.manifest import COLUMNS, JobDefaults, ManifestError, Problem, load_manifest, missing_files
+
+app = typer.Typer(
+    help="Structure- and content-guided video editing (Gen-1) for manifests of shots, on Ray.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+models_app = typer.Typer(help="Model presets and model folders.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+out = Console(highlight=False)  # results: tables, JSON
+log = Console(stderr=True, highlight=False)  # progress and messages
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    log.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def print_problems(url: str, problems: list[Problem]) -> None:
+    table = Table(title=f"{url}: {len(problems)} problem(s)", title_justify="left")
+    for name in ("row", "column", "reason"):
+        table.add_column(name)
+    for p in problems:
+        table.add_row("" if p.row is None else str(p.row), p.column or "", p.reason)
+    log.print(table)
+
+
+def _parse_stage_options(values: list[str], option: str, cast: type) -> dict[str, Any]:
+    from gen1_batch.config import MODEL_STAGES
+
+    parsed = {}
+    for value in values:
+        stage, sep, amount = value.partition("=")
+        if not sep or stage not in MODEL_STAGES:
+            raise fail(f"{option} takes STAGE=VALUE with STAGE one of {', '.join(MODEL_STAGES)}, got {value!r}")
+        try:
+            parsed[stage] = cast(amount)
+        except ValueError:
+            raise fail(f"{option} {value!r}: {amount!r} is not a {cast.__name__}") from None
+    return parsed
+
+
+def _actors(value: str) -> tuple[int, int]:
+    low, _, high = value.partition("-")
+    return int(low), int(high or low)
+
+
+ManifestArg = Annotated[str, typer.Argument(help="Manifest: .jsonl, .csv or .parquet; a path or fsspec URL. "
+                                                 "Columns: see `gen1 validate --help` or the README.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
+ModelOpt = Annotated[str, typer.Option(help="A preset (see `gen1 models list`), a model folder, an fsspec URL "
+                                            "or a hub id (org/name[@revision]).")]
+
+
+@app.command()
+def run(
+    manifest: ManifestArg,
+    output: Annotated[str, typer.Option("--output", "-o", help="Output folder or URL; each shot gets a subfolder.")],
+    model: ModelOpt = "tiny",
+    address: Annotated[str | None, typer.Option(help="Ray cluster address (auto, ray://HEAD:10001). Default: "
+                                                     "start Ray in this process on this machine.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Redo every shot, finished ones too.")] = False,
+    only_failed: Annotated[bool, typer.Option("--only-failed", help="Redo only shots whose last report says "
+                                                                    "failed; leave all others as they are.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (shots, frames, outputs, skips) "
+                                                            "without loading any model.")] = False,
+    structure: Annotated[int | None, typer.Option(min=0, max=7, help="Default t_s (0-7).")] = None,
+    content_scale: Annotated[float | None, typer.Option(min=0, help="Default ω.")] = None,
+    temporal_scale: Annotated[float | None, typer.Option(min=0, help="Default ω_t.")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Default steps (else the model's).")] = None,
+    width: Annotated[int | None, typer.Option(help="Default working width.")] = None,
+    height: Annotated[int | None, typer.Option(help="Default working height.")] = None,
+    output_format: Annotated[str | None, typer.Option(help="Default output format.")] = None,
+    negative_prompt: Annotated[str | None, typer.Option(help="Default negative prompt.")] = None,
+    actors: Annotated[list[str], typer.Option(help="Actors of a model stage: STAGE=N or STAGE=MIN-MAX "
+                                                   "(stages: depth, content, diffusion). Repeatable.")] = [],  # noqa: B006
+    gpus: Annotated[list[str], typer.Option(help="GPUs per actor of a stage, STAGE=G (0.5 shares a GPU). "
+                                                 "Default: GPUs when the cluster has them.")] = [],  # noqa: B006
+    retries: Annotated[int, typer.Option(min=0, help="Restarts of a crashed worker, and retries of its shot.")] = 2,
+    device: Annotated[str | None, typer.Option(help="Force the model device: cpu or cuda.")] = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Edit every shot of a manifest and write {output}/{shot_id}/ (video, report.json),
+    {output}/summary.json and {output}/results.parquet.
+
+    Re-running the same command skips shots that already succeeded with the same parameters and
+    model, so an interrupted job resumes where it stopped.
+    """
+    from gen1_batch.config import JobConfig
+    from gen1_batch.model.loading import ModelNotFound, describe_model
+    from gen1_batch.resume import RUN, plan_shots
+
+    if force and only_failed:
+        raise fail("--force and --only-failed exclude each other")
+    try:
+        ref = describe_model(model)
+    except ModelNotFound as e:
+        raise fail(str(e)) from None
+    defaults = JobDefaults(steps=ref.settings["default_steps"]).replace(
+        structure=structure, content_scale=content_scale, temporal_scale=temporal_scale, steps=steps,
+        width=width, height=height, output_format=output_format, negative_prompt=negative_prompt)
+    try:
+        shots = load_manifest(manifest, defaults, size_multiple=ref.settings["resolution_multiple"])
+    except ManifestError as e:
+        print_problems(manifest, e.problems)
+        raise typer.Exit(2) from None
+
+    overrides: dict[str, dict[str, Any]] = {}
+    for stage, (low, high) in _parse_stage_options(actors, "--actors", _actors).items():
+        overrides.setdefault(stage, {}).update(min_actors=low, actors=high)
+    for stage, amount in _parse_stage_options(gpus, "--gpus", float).items():
+        overrides.setdefault(stage, {})["num_gpus"] = amount
+
+    job = JobConfig(manifest=storage.absolute(manifest), output=storage.absolute(output), model=ref,
+                    retries=retries, device=device)
+    planned = plan_shots(shots, job, force=force, only_failed=only_failed)
+    to_run = [p.shot for p in planned if p.action == RUN]
+    if ref.random_weights:
+        log.print(f"[yellow]note:[/] model {model!r} has random weights ({', '.join(ref.random_weights)}): "
+                  "outputs show the pipeline works, they are not real edits.")
+    if dry_run:
+        _print_plan(planned, job, json_output)
+        return
+
+    started_at = dt.datetime.now(dt.timezone.utc)
+    t0 = time.monotonic()
+    reports: dict[str, dict[str, Any]] = {}
+    log.print(f"{len(shots)} shot(s): {len(to_run)} to edit, {len(shots) - len(to_run)} skipped "
+              f"(model {model}, output {job.output})")
+    if to_run:
+        reports = _edit_shots(to_run, job, address, overrides)
+    from gen1_batch.report.summary import write_summary
+
+    summary = write_summary(
+        job.output, job.manifest, ref.to_dict(),
+        [(reports[p.shot.shot_id], True) if p.shot.shot_id in reports else (p.previous, False)
+         for p in planned if p.shot.shot_id in reports or p.previous],
+        started_at, time.monotonic() - t0)
+    not_run = [p.shot.shot_id for p in planned if p.shot.shot_id not in reports and not p.previous]
+    _print_summary(summary, not_run, json_output)
+    if summary["counts"]["failed"]:
+        raise typer.Exit(1)
+
+
+def _edit_shots(shots: list, job: Any, address: str | None, overrides: dict[str, dict[str, Any]]) -> dict:
+    import dataclasses
+
+    import ray
+
+    from gen1_batch.pipeline import resolve_resources, run_shots, start_ray
+    from gen1_batch.progress import JobProgress
+
+    started = start_ray(address)
+    try:
+        try:
+            job = dataclasses.replace(job, resources=resolve_resources(overrides))
+        except TypeError as e:
+            raise fail(f"bad stage resources: {e}") from None
+        with JobProgress(len(shots), log) as progress:
+            return run_shots(shots, job, progress.shot_finished)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _print_plan(planned: list, job: Any, json_output: bool) -> None:
+    from gen1_batch.media import output_name, probe, working_size
+    from gen1_batch.model.windows import describe_plan
+
+    settings = job.model.settings
+
+    def plan_row(p: Any) -> dict[str, Any]:
+        shot = p.shot
+        row: dict[str, Any] = {"shot_id": shot.shot_id, "action": p.action, "reason": p.reason,
+                               "output": storage.join(job.output, shot.shot_id,
+                                                      output_name(shot.shot_id, shot.output_format))}
+        if p.action != "run":
+            return row
+        try:
+            info = probe(shot.video)
+        except Exception as e:
+            return {**row, "problem": str(e)}
+        frames = info["header_frames"]
+        if frames is not None:
+            end = shot.frame_end if shot.frame_end is not None else frames - 1
+            frames = max(0, end - (shot.frame_start or 0) + 1)
+        size = working_size(info["width"], info["height"], shot.width, shot.height,
+                            side=settings["default_resolution"], multiple=settings["resolution_multiple"])
+        row.update(frames=frames, source=f"{info['width']}x{info['height']} @ {info['fps']}",
+                   working=f"{size[0]}x{size[1]}", steps=shot.steps)
+        if frames:
+            from gen1_batch.model.windows import WindowSpec
+
+            spec = WindowSpec(settings["window_length"], min(settings["window_stride"], settings["window_length"]))
+            row["windows"] = describe_plan(frames, spec, shot.steps)
+        return row
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        rows = list(pool.map(plan_row, planned))
+    if json_output:
+        out.print_json(json.dumps({"model": job.model.to_dict(), "output": job.output, "shots": rows}))
+        return
+    table = Table(title=f"plan: {sum(r['action'] == 'run' for r in rows)} to edit, "
+                        f"{sum(r['action'] != 'run' for r in rows)} skipped (model {job.model.spec})",
+                  title_justify="left")
+    for name in ("shot", "action", "why", "frames (header)", "source", "working", "windows/step", "output"):
+        table.add_column(name)
+    for r in rows:
+        windows = r.get("windows", {}).get("windows_per_step", "")
+        if isinstance(windows, list):
+            windows = f"{min(windows)}-{max(windows)}" if min(windows) != max(windows) else str(windows[0])
+        table.add_row(r["shot_id"], r["action"], r.get("problem") or r["reason"], str(r.get("frames", "")),
+                      r.get("source", ""), r.get("working", ""), str(windows), r["output"])
+    out.print(table)
+
+
+def _print_summary(summary: dict[str, Any], not_run: list[str], json_output: bool) -> None:
+    if json_output:
+        out.print_json(json.dumps({**summary, "not_run": not_run}))
+        return
+    c = summary["counts"]
+    colour = "red" if c["failed"] else "green"
+    out.print(f"[{colour}]{c['succeeded']} succeeded, {c['failed']} failed[/] of {c['shots']} shot(s); "
+              f"{c['ran']} edited now, {c['skipped']} from earlier runs; {summary['wall_seconds']:.1f} s. "
+              f"Summary: {storage.join(summary['output'], 'summary.json')}")
+    for f in summary["failed"]:
+        out.print(f"  [red]failed[/] {f['shot_id']} at {f['error_stage']}: {f['error_type']}: {f['error_message']}")
+    if not_run:
+        out.print(f"  not run (--only-failed): {', '.join(not_run)}")
+
+
+def _columns_help() -> str:
+    return "\n\n".join(f"[bold]{name}[/]{' (required)' if c.required else ''}: {c.help}" for name, c in COLUMNS.items())
+
+
+@app.command(help="Check a manifest and list every problem (row, column, reason) in one pass.\n\n"
+                  "Columns:\n\n" + _columns_help())
+def validate(
+    manifest: ManifestArg,
+    check_files: Annotated[bool, typer.Option(help="Also check that every video and image prompt exists.")] = True,
+    json_output: JsonOpt = False,
+) -> None:
+    try:
+        shots = load_manifest(manifest)
+        problems = missing_files(shots) if check_files else []
+    except ManifestError as e:
+        shots, problems = [], e.problems
+    if json_output:
+        out.print_json(json.dumps({"manifest": manifest, "shots": len(shots),
+                                   "problems": [p.__dict__ for p in problems]}))
+    elif problems:
+        print_problems(manifest, problems)
+    else:
+        out.print(f"[green]ok[/]: {manifest}: {len(shots)} shot(s)")
+    if problems:
+        raise typer.Exit(2)
+
+
+@app.command()
+def report(
+    output: Annotated[str, typer.Argument(help="A job's output folder or URL.")],
+    failed: Annotated[bool, typer.Option("--failed", help="Only failed shots, with their errors.")] = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Per-shot status, timings and errors of a job's output, read from its shots' reports."""
+    from gen1_batch.report.summary import collect_reports, result_row
+    from gen1_batch.stages.common import STAGES
+
+    try:
+        rows = [result_row(r, ran=True) for r in collect_reports(output)]
+    except FileNotFoundError as e:
+        raise fail(str(e)) from None
+    if failed:
+        rows = [r for r in rows if r["status"] != "succeeded"]
+    if json_output:
+        for r in rows:
+            r.pop("ran")
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title=f"{output}: {len(rows)} shot(s)", title_justify="left")
+    for name in ("shot", "status", "frames", "fps", "size", *STAGES, "total s", "error"):
+        table.add_column(name, justify="right" if name not in ("shot", "status", "error", "size") else "left")
+    for r in rows:
+        ok = r["status"] == "succeeded"
+        error = "" if ok else f"{r['error_stage']}: {r['error_type']}: {r['error_message']}"
+        table.add_row(r["shot_id"], f"[{'green' if ok else 'red'}]{r['status']}[/]", str(r["frames"] or ""),
+                      r["fps"] or "", f"{r['width']}x{r['height']}" if r["width"] else "",
+                      *[f"{r[f'seconds_{s}']:.2f}" if r[f"seconds_{s}"] else "-" for s in STAGES],
+                      f"{r['seconds_total'] or 0:.2f}", error)
+    out.print(table)
+    if not rows and not failed:
+        log.print(f"no shot reports under {output}")
+
+
+@models_app.command("list")
+def models_list(json_output: JsonOpt = False) -> None:
+    """Presets, their components and licences, and whether their weights are here."""
+    from gen1_batch.model.presets import PRESETS, preset_weights_present
+
+    rows = [{"name": p.name, "description": p.description, "components": p.components,
+             "licences": list(p.licences), "weights": preset_weights_present(p)} for p in PRESETS.values()]
+    if json_output:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table(title="model presets (--model NAME); a model folder or hub id works too", title_justify="left")
+    for name in ("preset", "description", "components", "licences", "weights"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(r["name"], r["description"], "\n".join(f"{k}: {v}" for k, v in r["components"].items()),
+                      "\n".join(r["licences"]) or "-", r["weights"])
+    out.print(table)
+
+
+@models_app.command("download")
+def models_download(
+    preset: Annotated[str, typer.Argument(help="Preset name (see `gen1 models list`).")],
+    target: Annotated[str, typer.Argument(help="Folder or fsspec URL to write the model folder to.")],
+) -> None:
+    """Fetch (or build) everything a preset needs into one model folder; then `--model TARGET`
+    uses it on machines without internet."""
+    from gen1_batch.model.presets import PRESETS, save_preset
+
+    if preset not in PRESETS:
+        raise fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    save_preset(PRESETS[preset], target)
+    out.print(f"[green]saved[/] {preset} to {target}; use it with --model {target}")
+
+
+@app.command()
+def edit(
+    video: Annotated[str, typer.Argument(help="Source video (path or URL).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output video file (.mp4).")],
+    prompt: Annotated[str | None, typer.Option(help="Text prompt.")] = None,
+    image_prompt: Annotated[str | None, typer.Option(help="Reference image (path or URL).")] = None,
+    negative_prompt: Annotated[str | None, typer.Option(help="Negative prompt.")] = None,
+    structure: Annotated[int, typer.Option(min=0, max=7, help="t_s (0-7).")] = JobDefaults.structure,
+    content_scale: Annotated[float, typer.Option(min=0, help="ω.")] = JobDefaults.content_scale,
+    temporal_scale: Annotated[float, typer.Option(min=0, help="ω_t.")] = JobDefaults.temporal_scale,
+    steps: Annotated[int | None, typer.Option(min=1, help="Steps (default: the model's).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Noise seed.")] = 0,
+    frame_start: Annotated[int | None, typer.Option(min=0, help="First frame (inclusive).")] = None,
+    frame_end: Annotated[int | None, typer.Option(min=0, help="Last frame (inclusive).")] = None,
+    width: Annotated[int | None, typer.Option(help="Working width.")] = None,
+    height: Annotated[int | None, typer.Option(help="Working height.")] = None,
+    model: ModelOpt = "tiny",
+    device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
+) -> None:
+    """Edit one video, without Ray: the same model code as `gen1 run` uses for each shot."""
+    from gen1_batch.api import cached_pipeline
+    from gen1_batch.api import edit as edit_frames
+    from gen1_batch.media import MediaError, read_image, read_video, write_video
+    from gen1_batch.model.loading import ModelNotFound
+
+    if prompt is None and image_prompt is None:
+        raise fail("give --prompt, --image-prompt or both")
+    try:
+        settings = cached_pipeline(model, device).settings
+        frames, info = read_video(video, frame_start, frame_end, size=(width, height),
+                                  side=settings["default_resolution"], multiple=settings["resolution_multiple"])
+        reference = read_image(image_prompt) if image_prompt else None
+    except (MediaError, ModelNotFound) as e:
+        raise fail(str(e), 1) from None
+    t0 = time.monotonic()
+    with log.status(f"editing {info.frames} frames at {frames.shape[2]}x{frames.shape[1]}"):
+        edited = edit_frames(frames, prompt, reference, negative_prompt=negative_prompt, structure=structure,
+                             content_scale=content_scale, temporal_scale=temporal_scale, steps=steps, seed=seed,
+                             model=model, device=device)
+    result = write_video(edited, str(output), info.rate, info.width, info.height)
+    out.print(f"[green]wrote[/] {output}: {result['frames']} frames at {result['fps']} fps, "
+              f"{result['width']}x{result['height']} in {time.monotonic() - t0:.1f} s")
+
+
+@app.callback(invoke_without_command=True)
+def main(version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False) -> None:
+    if version:
+        out.print(f"gen1-batch {__version__}")
+        raise typer.Exit()
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,161 @@
+"""The batch job as one Ray Data dataflow:
+
+    manifest rows → decode → depth → CLIP content → diffusion → encode + write
+
+One row is one shot and one block, so a worker crash costs only the shot it held. Decode and write
+are CPU tasks; each model stage is an actor pool holding its part of the model. Every shot comes
+out as a row with its report; a shot that never comes out (its worker died more often than the
+retries allow) gets a failed report from the driver, so no shot is ever silently lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import ray
+from ray.data import ActorPoolStrategy, DataContext, Dataset
+
+from gen1_batch import storage
+from gen1_batch.config import JobConfig, StageResources, default_resources
+from gen1_batch.manifest import Shot
+from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
+from gen1_batch.stages import ContentStage, DepthStage, DiffusionStage, decode, write
+from gen1_batch.stages.common import STAGES, initial_row
+
+# Environment the workers need to reach storage and model hubs the way the driver does.
+FORWARDED_ENV_PREFIXES = ("AWS_", "GOOGLE_", "GCS_", "GCSFS_", "FSSPEC_", "HF_", "HUGGINGFACE_", "GEN1_", "AZURE_")
+
+
+def forwarded_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k.startswith(FORWARDED_ENV_PREFIXES)}
+
+
+class _KnownNotices(logging.Filter):
+    """Drops Ray's notices about settings this job makes on purpose."""
+
+    NOTICES = ("Token authentication is enabled", "Progress bars disabled")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(n in record.getMessage() for n in self.NOTICES)
+
+
+def quiet_ray_console() -> None:
+    """Keep Ray's terminal output to warnings (its session log files keep everything), minus the
+    notices above, so the job's own progress stays readable."""
+    for name in ("ray", "ray.data"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+                handler.setLevel(logging.WARNING)
+                handler.addFilter(_KnownNotices())
+
+
+def start_ray(address: str | None) -> bool:
+    """Connect to a cluster, or start a local one in this process. True if this call started it."""
+    quiet_ray_console()
+    if ray.is_initialized():
+        return False
+    ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
+             runtime_env={"env_vars": forwarded_env()})
+    quiet_ray_console()  # init may have set up its handlers anew
+    return True
+
+
+def cluster_resources() -> tuple[float, float]:
+    res = ray.cluster_resources()
+    return res.get("CPU", 1.0), res.get("GPU", 0.0)
+
+
+def resolve_resources(overrides: dict[str, dict[str, Any]]) -> dict[str, StageResources]:
+    """Defaults for this cluster, with per-stage overrides (actors, num_cpus, num_gpus, ...)."""
+    resources = default_resources(*cluster_resources())
+    for stage, changes in overrides.items():
+        resources[stage] = StageResources(**{**resources[stage].__dict__, **changes})
+    return resources
+
+
+def _task_stage(job: JobConfig, stage: str) -> dict[str, Any]:
+    r = job.resources[stage]
+    return {"batch_size": 1, "num_cpus": r.num_cpus, "max_retries": job.retries}
+
+
+def _actor_stage(job: JobConfig, stage: str) -> dict[str, Any]:
+    r = job.resources[stage]
+    low, high = r.pool
+    return {
+        "batch_size": 1,
+        # One shot in flight per actor: a crash then costs only that shot.
+        "compute": ActorPoolStrategy(min_size=low, max_size=high, max_tasks_in_flight_per_actor=1),
+        "num_cpus": r.num_cpus,
+        "num_gpus": r.num_gpus,
+        # Ray Data's default is unlimited restarts and retries, which can hang a job on one poisonous shot.
+        "max_restarts": job.retries,
+        "max_task_retries": job.retries,
+        "fn_constructor_kwargs": {"job": job},
+    }
+
+
+def build_dataset(shots: list[Shot], job: JobConfig) -> Dataset:
+    rows = [initial_row(shot.to_json(), shot.shot_id) for shot in shots]
+    with warnings.catch_warnings():
+        # Ray 2.60 deprecates ray_remote_args but has no named parameter yet for max_retries,
+        # max_restarts or max_task_retries; they are the only way to bound retries (revisit at 2.64).
+        warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
+        ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+        ds = ds.map_batches(decode, fn_kwargs={"job": job}, **_task_stage(job, "decode"))
+        ds = ds.map_batches(DepthStage, **_actor_stage(job, "depth"))
+        ds = ds.map_batches(ContentStage, **_actor_stage(job, "content"))
+        ds = ds.map_batches(DiffusionStage, **_actor_stage(job, "diffusion"))
+        ds = ds.map_batches(write, fn_kwargs={"job": job}, **_task_stage(job, "write"))
+    return ds
+
+
+def configure_data_context() -> None:
+    ctx = DataContext.get_current()
+    ctx.max_errored_blocks = -1  # a shot whose worker keeps dying is reported lost, not a reason to stop
+    ctx.enable_progress_bars = False  # the CLI shows its own
+    ctx.execution_no_progress_timeout_s = -1  # one long shot may hold a stage for hours
+
+
+def lost_report(shot: Shot, job: JobConfig, reason: str) -> dict[str, Any]:
+    """A failed report for a shot that never came out of the dataflow; written by the driver."""
+    report = shot_report(
+        shot=shot, job=job, error={"stage": "ray", "type": "ShotLost", "message": reason}, video=None,
+        output=None, seconds={s: 0.0 for s in STAGES}, fingerprints={}, sampling=None,
+    )
+    try:
+        storage.write_json_atomic(storage.join(shot_folder(job.output, shot.shot_id), REPORT_NAME), report)
+    except OSError as e:
+        report["error"]["message"] += f" (and its report could not be written: {e})"
+    return report
+
+
+def run_shots(shots: list[Shot], job: JobConfig, on_report: Callable[[dict[str, Any]], None]) -> dict[str, dict]:
+    """Edit `shots` on the connected Ray cluster; returns every shot's report by shot id."""
+    configure_data_context()
+    reports: dict[str, dict[str, Any]] = {}
+    error: BaseException | None = None
+    try:
+        for report in _iter_reports(build_dataset(shots, job)):
+            reports[report["shot_id"]] = report
+            on_report(report)
+    except Exception as e:  # the dataflow itself broke (a stage could not start, the cluster went away)
+        error = e
+    for shot in shots:
+        if shot.shot_id not in reports:
+            reason = (f"the job stopped before this shot finished: {type(error).__name__}: {error}" if error else
+                      f"its worker died {job.retries + 1} times while editing it (out of memory, or a crash "
+                      "in native code); see the Ray logs")
+            reports[shot.shot_id] = lost_report(shot, job, reason)
+            on_report(reports[shot.shot_id])
+    return reports
+
+
+def _iter_reports(ds: Dataset) -> Iterator[dict[str, Any]]:
+    for row in ds.iter_rows():
+        yield json.loads(row["report"])
+

@@ -1,0 +1,80 @@
+"""report.json: one per shot, written last; its presence marks the shot as finished.
+
+Resume reads it back: a shot is skipped when its report says succeeded with the same resolved
+parameters and the same model key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from typing import Any
+
+from gen1_batch import __version__, storage
+from gen1_batch.config import JobConfig
+from gen1_batch.manifest import Shot
+from gen1_batch.model.loading import combined_fingerprint
+
+SCHEMA_VERSION = 1
+REPORT_NAME = "report.json"
+SUCCEEDED, FAILED = "succeeded", "failed"
+
+
+def shot_folder(output: str, shot_id: str) -> str:
+    return storage.join(output, shot_id)
+
+
+def report_url(output: str, shot_id: str) -> str:
+    return storage.join(output, shot_id, REPORT_NAME)
+
+
+def model_section(job: JobConfig, fingerprints: dict[str, str]) -> dict[str, Any]:
+    random_parts = job.model.random_weights
+    return {
+        **job.model.to_dict(),
+        "fingerprint": combined_fingerprint(fingerprints) if fingerprints else None,
+        "components": fingerprints,
+        # Said plainly: an output from untrained weights is not an edit anyone should review as one.
+        "random_weights": bool(random_parts),
+        "weights": "random" if "all" in random_parts else "partly random" if random_parts else "trained",
+    }
+
+
+def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, video: dict[str, Any] | None,
+                output: dict[str, Any] | None, seconds: dict[str, float], fingerprints: dict[str, str],
+                sampling: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "shot_id": shot.shot_id,
+        "status": FAILED if error else SUCCEEDED,
+        "error": error,
+        "input": video or None,
+        "params": shot.params(),
+        "params_hash": shot.params_hash(),
+        "seed": shot.seed,
+        "model": model_section(job, fingerprints),
+        "sampling": sampling or None,
+        "seconds": {**{k: round(v, 4) for k, v in seconds.items()}, "total": round(sum(seconds.values()), 4)},
+        "output": output,
+        "job": {"manifest": job.manifest, "output": job.output, "gen1_version": __version__,
+                "host": socket.gethostname()},
+        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def read_report(output: str, shot_id: str) -> dict[str, Any] | None:
+    """The shot's report, or None when there is none (or it cannot be read: then the shot re-runs)."""
+    try:
+        report = storage.read_json(report_url(output, shot_id))
+    except (FileNotFoundError, ValueError, OSError):
+        return None
+    return report if isinstance(report, dict) else None
+
+
+def is_done(report: dict[str, Any] | None, shot: Shot, job: JobConfig) -> bool:
+    return bool(
+        report
+        and report.get("status") == SUCCEEDED
+        and report.get("params_hash") == shot.params_hash()
+        and (report.get("model") or {}).get("key") == job.model.key
+    )

@@ -1,0 +1,119 @@
+"""The job's summary.json and results.parquet (one row per manifest shot), and reading them back."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gen1_batch import storage
+from gen1_batch.report.schema import FAILED, REPORT_NAME, SCHEMA_VERSION, SUCCEEDED
+from gen1_batch.stages.common import STAGES
+
+SUMMARY_NAME = "summary.json"
+RESULTS_NAME = "results.parquet"
+
+RESULTS_SCHEMA = pa.schema([
+    ("shot_id", pa.string()),
+    ("status", pa.string()),
+    ("ran", pa.bool_()),  # edited by this run (False: skipped, its earlier result stands)
+    ("error_stage", pa.string()),
+    ("error_type", pa.string()),
+    ("error_message", pa.string()),
+    ("video", pa.string()),
+    ("frames", pa.int64()),
+    ("fps", pa.string()),
+    ("width", pa.int64()),
+    ("height", pa.int64()),
+    ("output", pa.string()),
+    ("output_bytes", pa.int64()),
+    *[(f"seconds_{s}", pa.float64()) for s in STAGES],
+    ("seconds_total", pa.float64()),
+    ("params_hash", pa.string()),
+    ("model_key", pa.string()),
+    ("model_fingerprint", pa.string()),
+    ("random_weights", pa.bool_()),
+    ("finished_at", pa.string()),
+])
+
+
+def result_row(report: dict[str, Any], ran: bool) -> dict[str, Any]:
+    error = report.get("error") or {}
+    video = report.get("input") or {}
+    output = report.get("output") or {}
+    seconds = report.get("seconds") or {}
+    model = report.get("model") or {}
+    return {
+        "shot_id": report["shot_id"],
+        "status": report["status"],
+        "ran": ran,
+        "error_stage": error.get("stage"),
+        "error_type": error.get("type"),
+        "error_message": error.get("message"),
+        "video": (report.get("params") or {}).get("video"),
+        "frames": video.get("frames"),
+        "fps": video.get("fps"),
+        "width": video.get("width"),
+        "height": video.get("height"),
+        "output": output.get("url"),
+        "output_bytes": output.get("bytes"),
+        **{f"seconds_{s}": seconds.get(s) for s in STAGES},
+        "seconds_total": seconds.get("total"),
+        "params_hash": report.get("params_hash"),
+        "model_key": model.get("key"),
+        "model_fingerprint": model.get("fingerprint"),
+        "random_weights": model.get("random_weights"),
+        "finished_at": report.get("finished_at"),
+    }
+
+
+def write_summary(output: str, manifest: str, model: dict[str, Any], reports: list[tuple[dict[str, Any], bool]],
+                  started_at: dt.datetime, wall_seconds: float) -> dict[str, Any]:
+    """Write summary.json and results.parquet for every shot of the manifest: (report, ran this job)."""
+    rows = [result_row(report, ran) for report, ran in reports]
+    counts = {
+        "shots": len(rows),
+        "succeeded": sum(r["status"] == SUCCEEDED for r in rows),
+        "failed": sum(r["status"] == FAILED for r in rows),
+        "ran": sum(r["ran"] for r in rows),
+        "skipped": sum(not r["ran"] for r in rows),
+    }
+    summary = {
+        "schema_version": SCHEMA_VERSION,
+        "manifest": manifest,
+        "output": output,
+        "model": model,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "wall_seconds": round(wall_seconds, 3),
+        "counts": counts,
+        "failed": [{k: r[k] for k in ("shot_id", "error_stage", "error_type", "error_message")}
+                   for r in rows if r["status"] == FAILED],
+    }
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=RESULTS_SCHEMA), buffer)
+    storage.write_bytes_atomic(storage.join(output, RESULTS_NAME), buffer.getvalue())
+    storage.write_json_atomic(storage.join(output, SUMMARY_NAME), summary)
+    return summary
+
+
+def collect_reports(output: str) -> list[dict[str, Any]]:
+    """Every shot report under an output folder (the reports are the truth; summaries can be stale)."""
+    fs, root = storage.filesystem(output)
+    if not fs.isdir(root):
+        raise FileNotFoundError(f"{output}: no such output folder")
+    folders = [p for p in fs.ls(root, detail=True) if p["type"] == "directory"]
+    paths = [f"{f['name'].rstrip('/')}/{REPORT_NAME}" for f in folders]
+
+    def read(path: str) -> dict[str, Any] | None:
+        try:
+            return storage.read_json(fs.unstrip_protocol(path))
+        except (FileNotFoundError, ValueError):
+            return None
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        reports = [r for r in pool.map(read, paths) if isinstance(r, dict) and "shot_id" in r]
+    return sorted(reports, key=lambda r: r["shot_id"])

@@ -1,0 +1,70 @@
+"""The CPU stages at both ends: decode (source video and reference image in) and write (video and report out)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import numpy as np
+
+from gen1_batch import storage
+from gen1_batch.config import JobConfig
+from gen1_batch.manifest import Shot
+from gen1_batch.media import VideoInfo, output_name, read_image, read_video, write_video
+from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
+from gen1_batch.stages.common import FAILED, OK, STAGES, batch_of, describe_error, rows_of, run_stage
+
+
+def decode(batch: dict[str, np.ndarray], *, job: JobConfig) -> dict[str, np.ndarray]:
+    """Frames of the shot's range at the working size, and its reference image."""
+    settings = job.model.settings
+
+    def process(row: dict[str, Any]) -> dict[str, Any]:
+        shot = Shot.from_json(row["shot"])
+        frames, info = read_video(shot.video, shot.frame_start, shot.frame_end, size=(shot.width, shot.height),
+                                  side=settings["default_resolution"], multiple=settings["resolution_multiple"])
+        updates = {"frames": frames, "video_info": json.dumps(info.to_dict())}
+        if shot.image_prompt:
+            updates["reference"] = read_image(shot.image_prompt)
+        return updates
+
+    return run_stage("decode", batch, process)
+
+
+def write(batch: dict[str, np.ndarray], *, job: JobConfig) -> dict[str, np.ndarray]:
+    """Encode the edit at the source's size and rate, then the report (last: it marks the shot done).
+
+    Returns only small columns: shot_id, status and the report as JSON.
+    """
+    return batch_of([write_shot(row, job) for row in rows_of(batch)])
+
+
+def write_shot(row: dict[str, Any], job: JobConfig) -> dict[str, Any]:
+    shot = Shot.from_json(row["shot"])
+    folder = shot_folder(job.output, shot.shot_id)
+    video = json.loads(row["video_info"]) or None
+    output = None
+    if row["status"] == OK:
+        start = time.perf_counter()
+        try:
+            storage.remove_stale_temporaries(folder)
+            info = VideoInfo.from_dict(video)
+            output = write_video(row["edited"], storage.join(folder, output_name(shot.shot_id, shot.output_format)),
+                                 info.rate, info.width, info.height, shot.output_format)
+        except Exception as error:
+            row.update(status=FAILED, error_stage="write", error_type=type(error).__name__,
+                       error_message=describe_error(error))
+        row["seconds_write"] = time.perf_counter() - start
+    error = None
+    if row["status"] != OK:
+        error = {"stage": str(row["error_stage"]), "type": str(row["error_type"]),
+                 "message": str(row["error_message"])}
+    report = shot_report(
+        shot=shot, job=job, error=error, video=video, output=output,
+        seconds={s: float(row[f"seconds_{s}"]) for s in STAGES},
+        fingerprints=json.loads(row["fingerprints"]),
+        sampling=json.loads(row["sampling"]) or None,
+    )
+    storage.write_json_atomic(storage.join(folder, REPORT_NAME), report)
+    return {"shot_id": shot.shot_id, "status": report["status"], "report": json.dumps(report)}
