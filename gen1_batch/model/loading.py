@@ -131,6 +131,10 @@ def _local_root(ref: ModelRef, names: list[str]) -> str:
 
 def load_components(spec: str | ModelRef, names: list[str] | tuple[str, ...] | None = None) -> dict[str, Any]:
     """Load the named components (all when None) of a model, each from its own subfolder."""
+    import torch
+
+    from gen1_batch.model.pipeline_gen1 import own_aligned_memory
+
 
     ref = spec if isinstance(spec, ModelRef) else describe_model(spec)
     names = list(names or COMPONENTS)
@@ -146,9 +150,11 @@ def load_components(spec: str | ModelRef, names: list[str] | tuple[str, ...] | N
             raise ModelNotFound(f"{ref.spec}: {MODEL_INDEX} names no {name}")
         library, class_name = entry
         cls = getattr(importlib.import_module(library), class_name)
-        components[name] = cls.from_pretrained(root, subfolder=name)
-        if hasattr(components[name], "eval"):
-            components[name].eval()
+        component = cls.from_pretrained(root, subfolder=name)
+        if isinstance(component, torch.nn.Module):
+            own_aligned_memory(component)
+            component.eval()
+        components[name] = component
     return components
 
 
@@ -189,7 +195,8 @@ def fingerprint(components: dict[str, Any]) -> dict[str, str]:
         elif hasattr(component, "get_vocab"):
             h.update(json.dumps(component.get_vocab(), sort_keys=True).encode())
         else:
-            h.update(json.dumps(dict(component.config), sort_keys=True, default=str).encode())
+            config = {k: v for k, v in component.config.items() if not k.startswith("_")}
+            h.update(json.dumps(config, sort_keys=True, default=str).encode())
         out[name] = h.hexdigest()[:16]
     return out
 

@@ -7,6 +7,7 @@ depth stage, `encode_content` in the CLIP stage, `generate` in the diffusion sta
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -42,6 +43,15 @@ def as_tensor(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array if array.flags.writeable else array.copy())
 
 
+def own_aligned_memory(module: torch.nn.Module) -> None:
+    """Copy loaded weights out of the memory-mapped file into aligned memory. Tensors mapped at odd
+    offsets send CPU kernels down other code paths that round differently, and a model loaded from
+    a folder would then not reproduce the model that was saved, bit for bit."""
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        if tensor.device.type == "cpu":
+            tensor.data = tensor.data.clone()
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """n×3×h×w in [-1, 1] to uint8 n×h×w×3."""
     return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
@@ -70,6 +80,14 @@ class Gen1Pipeline(DiffusionPipeline):
                               image_encoder=image_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
                               prior=prior, prior_scheduler=prior_scheduler)
         self.register_to_config(settings={**DEFAULT_SETTINGS, **(settings or {})})
+
+    @classmethod
+    def from_pretrained(cls, *args: Any, **kwargs: Any) -> Gen1Pipeline:
+        pipe = super().from_pretrained(*args, **kwargs)
+        for component in pipe.components.values():
+            if isinstance(component, torch.nn.Module):
+                own_aligned_memory(component)
+        return pipe
 
     @property
     def settings(self) -> dict[str, Any]:

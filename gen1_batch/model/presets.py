@@ -48,7 +48,10 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "depth_estimator": dict(image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=4,
                             backbone_out_indices=[0, 1, 2, 3], num_attention_heads=4, intermediate_size=37,
                             is_hybrid=False, reassemble_factors=[4, 2, 1, 0.5], neck_hidden_sizes=[16, 16, 32, 32],
-                            fusion_hidden_size=16, head_in_index=-1),
+                            fusion_hidden_size=16, head_in_index=-1,
+                            # transformers' default (0.02) shrinks activations to ~1e-8 over the
+                            # tiny DPT, and random depth would come out flat; this keeps it varying.
+                            initializer_range=0.12),
     "image_encoder": dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
                           image_size=32, patch_size=8, projection_dim=32),
     "text_encoder": dict(hidden_size=32, intermediate_size=37, num_hidden_layers=2, num_attention_heads=4,
