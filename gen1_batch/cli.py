@@ -37,12 +37,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def print_problems(url: str, problems: list[Problem]) -> None:
-    table = Table(title=f"{url}: {len(problems)} problem(s)", title_justify="left")
-    for name in ("row", "column", "reason"):
-        table.add_column(name)
+    """One line per problem, whole at any terminal width (paths are long) and easy to grep."""
+    log.print(f"[red]{url}: {len(problems)} problem(s)[/]")
     for p in problems:
-        table.add_row("" if p.row is None else str(p.row), p.column or "", p.reason)
-    log.print(table)
+        log.print(f"  {p}", soft_wrap=True)
 
 
 def _parse_stage_options(values: list[str], option: str, cast: type) -> dict[str, Any]:
@@ -297,17 +295,23 @@ def report(
             r.pop("ran")
         out.print_json(json.dumps(rows))
         return
-    table = Table(title=f"{output}: {len(rows)} shot(s)", title_justify="left")
-    for name in ("shot", "status", "frames", "fps", "size", *STAGES, "total s", "error"):
-        table.add_column(name, justify="right" if name not in ("shot", "status", "error", "size") else "left")
+    succeeded = sum(r["status"] == "succeeded" for r in rows)
+    table = Table(title=f"{output}: {succeeded} succeeded, {len(rows) - succeeded} failed", title_justify="left")
+    table.add_column("shot", no_wrap=True)
+    table.add_column("status")
+    for name in ("frames", "fps", *STAGES, "total s"):
+        table.add_column(name, justify="right")
     for r in rows:
         ok = r["status"] == "succeeded"
-        error = "" if ok else f"{r['error_stage']}: {r['error_type']}: {r['error_message']}"
-        table.add_row(r["shot_id"], f"[{'green' if ok else 'red'}]{r['status']}[/]", str(r["frames"] or ""),
-                      r["fps"] or "", f"{r['width']}x{r['height']}" if r["width"] else "",
+        table.add_row(r["shot_id"], f"[green]{r['status']}[/]" if ok else f"[red]{r['error_stage']}[/]",
+                      str(r["frames"] or ""), r["fps"] or "",
                       *[f"{r[f'seconds_{s}']:.2f}" if r[f"seconds_{s}"] else "-" for s in STAGES],
-                      f"{r['seconds_total'] or 0:.2f}", error)
+                      f"{r['seconds_total'] or 0:.2f}")
     out.print(table)
+    for r in rows:
+        if r["status"] != "succeeded":
+            out.print(f"[red]{r['shot_id']}[/] failed at {r['error_stage']}: {r['error_type']}: "
+                      f"{r['error_message']}", soft_wrap=True)
     if not rows and not failed:
         log.print(f"no shot reports under {output}")
 
