@@ -1,0 +1,99 @@
+import pytest
+import torch
+from diffusers import UNet2DConditionModel
+
+from gen1_batch.model.presets import TINY_CONFIGS
+from gen1_batch.model.unet import Gen1UNet
+
+
+@pytest.fixture(scope="module")
+def unet(tiny):
+    return tiny.unet
+
+
+def inputs(b=1, f=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return (torch.randn(b, 4, f, 8, 8, generator=g), torch.randn(b, 4, f, 8, 8, generator=g),
+            torch.randn(b, 32, generator=g))
+
+
+@torch.no_grad()
+def test_in_image_mode_each_output_frame_depends_only_on_its_input_frame(unet):
+    z, s, c = inputs()
+    z2, s2 = z.clone(), s.clone()
+    z2[:, :, 3] += 1.0
+    s2[:, :, 3] -= 1.0
+    a = unet(z, 10, c, s, video=False).sample
+    b = unet(z2, 10, c, s2, video=False).sample
+    for i in (0, 1, 2, 4):
+        assert torch.equal(a[:, :, i], b[:, :, i])
+    assert not torch.equal(a[:, :, 3], b[:, :, 3])
+
+
+@torch.no_grad()
+def test_in_video_mode_output_frames_depend_on_their_neighbours(unet):
+    z, s, c = inputs()
+    z2 = z.clone()
+    z2[:, :, 3] += 1.0
+    a = unet(z, 10, c, s, video=True).sample
+    b = unet(z2, 10, c, s, video=True).sample
+    for i in (0, 1, 2, 4):
+        assert (a[:, :, i] - b[:, :, i]).abs().max() > 1e-4
+
+
+@torch.no_grad()
+def test_image_mode_is_the_image_unet_on_each_frame(unet):
+    z, s, c = inputs(f=3)
+    video_net = unet(z, 10, c, s, video=False).sample
+    for i in range(3):
+        x = torch.cat([z[:, :, i], s[:, :, i]], 1)
+        image = unet.spatial(x, 10, encoder_hidden_states=c[:, None]).sample
+        torch.testing.assert_close(video_net[:, :, i], image, rtol=1e-5, atol=1e-5)
+
+
+@torch.no_grad()
+def test_one_batch_can_mix_video_and_image_clips(unet):
+    z, s, c = inputs(b=2)
+    mixed = unet(z, 10, c, s, video=torch.tensor([True, False])).sample
+    torch.testing.assert_close(mixed[:1], unet(z[:1], 10, c[:1], s[:1], video=True).sample, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(mixed[1:], unet(z[1:], 10, c[1:], s[1:], video=False).sample, rtol=1e-4, atol=1e-5)
+
+
+@torch.no_grad()
+def test_right_after_initialisation_from_an_image_unet_the_video_unet_equals_it_on_each_frame():
+    torch.manual_seed(0)
+    config = {**TINY_CONFIGS["unet"], "in_channels": 4}
+    image_unet = UNet2DConditionModel(**config).eval()
+    video_unet = Gen1UNet.from_unet2d(image_unet, temporal_head_dim=8).eval()
+    assert video_unet.spatial.config.in_channels == 8 and video_unet.latent_channels == 4
+    z, s, c = inputs(f=4)
+    out = video_unet(z, 500, c, s, video=True).sample
+    for i in range(4):
+        expected = image_unet(z[:, :, i], 500, encoder_hidden_states=c[:, None]).sample
+        torch.testing.assert_close(out[:, :, i], expected, rtol=1e-4, atol=1e-5)
+
+
+def test_the_temporal_layers_use_the_paper_layouts(unet):
+    assert len(unet.temporal_convs) == 2 * sum(1 for m in unet.spatial.modules() if type(m).__name__ == "ResnetBlock2D")
+    assert len(unet.temporal_attentions) == sum(1 for m in unet.spatial.modules()
+                                                if type(m).__name__ == "Transformer2DModel")
+    seen = {}
+    conv, attention = unet.temporal_convs[0], unet.temporal_attentions[0]
+
+    def record(name):
+        def hook(module, args, output):
+            seen.setdefault(name, args[0].shape)
+        return hook
+
+    hooks = [conv.conv.register_forward_hook(record("conv")),
+             attention.attention.register_forward_hook(record("attention"))]
+    z, s, c = inputs(b=2, f=5)
+    try:
+        with torch.no_grad():
+            unet(z, 10, c, s, video=True)
+    finally:
+        for h in hooks:
+            h.remove()
+    channels = conv.conv.in_channels
+    assert seen["conv"] == (2 * 8 * 8, channels, 5)  # (b·h·w)×c×f
+    assert seen["attention"][0] % 2 == 0 and seen["attention"][1:] == (5, attention.norm.normalized_shape[0])

@@ -1,0 +1,116 @@
+"""The CLI in-process (no Ray needed): validate, dry runs, resume decisions, report, models."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from gen1_batch import storage
+from gen1_batch.cli import app
+from gen1_batch.model.loading import describe_model
+from gen1_batch.report.schema import report_url
+from tests.helpers import write_manifest
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def test_validate_lists_three_different_mistakes_and_exits_2(tmp_path, make_clip):
+    make_clip("a.mp4")
+    url = write_manifest(tmp_path / "m.jsonl", [
+        {"shot_id": "a", "video": "a.mp4", "prompt": "p", "structure": 12},
+        {"shot_id": "a", "video": "a.mp4", "prompt": "p"},
+        {"shot_id": "c", "video": "a.mp4"},
+    ])
+    result = invoke("validate", url)
+    assert result.exit_code == 2
+    for expected in ("0 to 7", "duplicate of row 1", "prompt, an image_prompt or both"):
+        assert expected in result.stderr
+    data = json.loads(invoke("validate", url, "--json").stdout)
+    assert [(p["row"], p["column"]) for p in data["problems"]] == [(1, "structure"), (2, "shot_id"), (3, "prompt")]
+
+
+def test_validate_checks_that_files_exist(tmp_path, make_clip):
+    make_clip("a.mp4")
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p"},
+                                               {"shot_id": "b", "video": "b.mp4", "prompt": "p"}])
+    result = invoke("validate", url)
+    assert result.exit_code == 2 and "file not found" in result.stderr and "b.mp4" in result.stderr
+    assert invoke("validate", url, "--no-check-files").exit_code == 0
+
+
+def test_validate_help_documents_every_column():
+    result = invoke("validate", "--help")
+    for column in ("shot_id", "image_prompt", "temporal_scale", "frame_end", "output_format"):
+        assert column in result.stdout
+
+
+def test_run_refuses_a_bad_manifest_before_starting_anything(tmp_path):
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a b", "video": "a.mp4"}])
+    result = invoke("run", url, "--output", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "safe as a folder name" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_run_refuses_an_unknown_model(tmp_path):
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p"}])
+    result = invoke("run", url, "--output", str(tmp_path / "out"), "--model", "nope")
+    assert result.exit_code == 2 and "not a preset" in result.stderr
+
+
+def test_dry_run_prints_the_plan_without_loading_a_model(tmp_path, make_clip, monkeypatch):
+    make_clip("a.mp4", frames=30, width=128, height=72, fps="24000/1001")
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p",
+                                                 "frame_start": 5, "frame_end": 24}])
+    monkeypatch.setattr("gen1_batch.model.loading.load_components", pytest.fail)
+    result = invoke("run", url, "--output", str(tmp_path / "out"), "--dry-run", "--json")
+    assert result.exit_code == 0
+    (shot,) = json.loads(result.stdout)["shots"]
+    assert (shot["action"], shot["frames"], shot["working"]) == ("run", 20, "80x48")
+    assert shot["windows"]["window_frames"] == 8 and shot["output"].endswith("a/a.mp4")
+
+
+def test_a_finished_job_run_again_starts_no_ray_and_loads_no_model(tmp_path, monkeypatch):
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p"}])
+    out = str(tmp_path / "out")
+    from gen1_batch.manifest import load_manifest
+
+    (shot,) = load_manifest(url)
+    shot = shot.__class__(**{**shot.params(), "steps": 4})  # the tiny model's default steps
+    storage.write_json_atomic(report_url(out, "a"), {
+        "shot_id": "a", "status": "succeeded", "params_hash": shot.params_hash(),
+        "model": {"key": describe_model("tiny").key}, "seconds": {}, "params": shot.params()})
+    monkeypatch.setattr("gen1_batch.pipeline.start_ray", pytest.fail)
+    result = invoke("run", url, "--output", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["counts"] == {"shots": 1, "succeeded": 1, "failed": 0, "ran": 0, "skipped": 1}
+
+
+def test_report_reads_the_shot_reports(tmp_path):
+    out = str(tmp_path / "out")
+    for sid, status in (("a", "succeeded"), ("b", "failed")):
+        storage.write_json_atomic(report_url(out, sid), {
+            "shot_id": sid, "status": status, "seconds": {"decode": 0.5, "total": 0.5},
+            "error": None if status == "succeeded" else {"stage": "decode", "type": "MediaError", "message": "x"}})
+    assert [r["shot_id"] for r in json.loads(invoke("report", out, "--json").stdout)] == ["a", "b"]
+    failed = json.loads(invoke("report", out, "--json", "--failed").stdout)
+    assert [(r["shot_id"], r["error_type"]) for r in failed] == [("b", "MediaError")]
+    assert "MediaError" in invoke("report", out).stdout
+    assert invoke("report", str(tmp_path / "none")).exit_code == 2
+
+
+def test_models_list_shows_presets_and_whether_weights_are_here():
+    rows = {r["name"]: r for r in json.loads(invoke("models", "list", "--json").stdout)}
+    assert rows["tiny"]["weights"].startswith("built in-process")
+    assert "SD 1.5" in rows["gen1-sd15"]["description"] and rows["gen1-sd15"]["licences"]
+
+
+def test_models_download_writes_a_model_folder_that_loads(tmp_path):
+    target = str(tmp_path / "models" / "tiny")
+    assert invoke("models", "download", "tiny", target).exit_code == 0
+    ref = describe_model(target)
+    assert ref.kind == "dir" and ref.random_weights == ["all"]

@@ -1,0 +1,138 @@
+import csv
+import json
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from gen1_batch.manifest import JobDefaults, ManifestError, default_seed, load_manifest, missing_files
+from tests.helpers import write_manifest
+
+GOOD = [
+    {"shot_id": "sh010", "video": "clips/a.mp4", "prompt": "neon street"},
+    {"shot_id": "sh020", "video": "/abs/b.mov", "image_prompt": "refs/look.png", "structure": 5, "seed": 7},
+    {"shot_id": "sh030", "video": "s3://bucket/c.mp4", "prompt": "clay", "frame_start": 10, "frame_end": 20,
+     "width": 96, "height": 64, "content_scale": 5.0, "temporal_scale": 1.5, "steps": 3},
+]
+
+
+def problems(url, **kwargs):
+    with pytest.raises(ManifestError) as info:
+        load_manifest(url, **kwargs)
+    return info.value.problems
+
+
+def test_jsonl_csv_and_parquet_give_the_same_shots(tmp_path):
+    jsonl = write_manifest(tmp_path / "m.jsonl", GOOD)
+    columns = sorted({k for r in GOOD for k in r})
+    with open(tmp_path / "m.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(GOOD)
+    rows = [{c: r.get(c) for c in columns} for r in GOOD]  # missing values become nulls
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "m.parquet")
+    from_jsonl = load_manifest(jsonl)
+    assert load_manifest(str(tmp_path / "m.csv")) == from_jsonl
+    assert load_manifest(str(tmp_path / "m.parquet")) == from_jsonl
+    assert [s.shot_id for s in from_jsonl] == ["sh010", "sh020", "sh030"]
+
+
+def test_paths_are_relative_to_the_manifest_and_urls_stay(tmp_path):
+    shots = load_manifest(write_manifest(tmp_path / "m.jsonl", GOOD))
+    assert shots[0].video == str(tmp_path / "clips" / "a.mp4")
+    assert shots[1].video == "/abs/b.mov"
+    assert shots[1].image_prompt == str(tmp_path / "refs" / "look.png")
+    assert shots[2].video == "s3://bucket/c.mp4"
+
+
+def test_a_rows_value_wins_over_job_defaults_and_defaults_fill_the_rest(tmp_path):
+    defaults = JobDefaults().replace(structure=1, steps=9, content_scale=None)
+    a, b, c = load_manifest(write_manifest(tmp_path / "m.jsonl", GOOD), defaults)
+    assert (a.structure, b.structure) == (1, 5)
+    assert (a.steps, c.steps) == (9, 3)
+    assert a.content_scale == JobDefaults.content_scale  # a None override keeps the default
+    assert (a.seed, b.seed) == (default_seed("sh010"), 7)
+
+
+def test_default_seed_is_a_stable_hash_of_the_shot_id():
+    assert default_seed("sh010") == default_seed("sh010") == 4230590598  # pinned: changing it would change every re-run
+    assert default_seed("sh010") != default_seed("sh011")
+
+
+def test_params_hash_ignores_row_position_but_not_parameters(tmp_path):
+    a = load_manifest(write_manifest(tmp_path / "a.jsonl", GOOD))
+    b = load_manifest(write_manifest(tmp_path / "b.jsonl", [{}, *GOOD][1:][::-1]))
+    assert {s.shot_id: s.params_hash() for s in a} == {s.shot_id: s.params_hash() for s in b}
+    changed = load_manifest(write_manifest(tmp_path / "c.jsonl", [{**GOOD[0], "structure": 6}]))
+    assert changed[0].params_hash() != a[0].params_hash()
+
+
+def test_every_problem_is_reported_in_one_pass_with_row_and_column(tmp_path):
+    rows = [
+        {"shot_id": "ok1", "video": "a.mp4", "prompt": "x"},
+        {"shot_id": "bad/id", "video": "b.mp4", "prompt": "x", "structure": 9},
+        {"shot_id": "ok1", "video": "c.mp4"},
+        {"shot_id": "s4", "video": "d.mp4", "prompt": "x", "colour": "red", "steps": "many"},
+    ]
+    found = problems(write_manifest(tmp_path / "m.jsonl", rows))
+    by_place = {(p.row, p.column): p.reason for p in found}
+    assert "safe as a folder name" in by_place[(2, "shot_id")]
+    assert "0 to 7" in by_place[(2, "structure")]
+    assert "duplicate of row 1" in by_place[(3, "shot_id")]
+    assert "prompt, an image_prompt or both" in by_place[(3, "prompt")]
+    assert "unknown column" in by_place[(4, "colour")]
+    assert "expected an integer" in by_place[(4, "steps")]
+    assert len(found) == 6
+
+
+def test_rows_are_line_numbers_in_text_manifests(tmp_path):
+    path = tmp_path / "m.jsonl"
+    path.write_text(json.dumps(GOOD[0]) + "\n\n{not json\n" + json.dumps({"shot_id": "x", "video": "v"}) + "\n")
+    found = problems(str(path))
+    assert [(p.row, p.column) for p in found] == [(3, None), (4, "prompt")]
+    with open(tmp_path / "m.csv", "w", newline="") as f:
+        f.write("shot_id,video,prompt\nsh1,a.mp4,x\nsh2,,y\n")
+    assert [(p.row, p.column) for p in problems(str(tmp_path / "m.csv"))] == [(3, "video")]
+
+
+def test_ranges_and_types(tmp_path):
+    rows = [{"shot_id": "a", "video": "v", "prompt": "p", "frame_start": 10, "frame_end": 5, "width": 100,
+             "content_scale": -1, "output_format": "gif", "seed": True}]
+    found = {p.column: p.reason for p in problems(write_manifest(tmp_path / "m.jsonl", rows))}
+    assert "before frame_start" in found["frame_end"]
+    assert "multiple of 8" in found["width"]
+    assert "zero or more" in found["content_scale"]
+    assert "one of mp4" in found["output_format"]
+    assert "boolean" in found["seed"]
+
+
+def test_a_model_can_ask_for_a_coarser_size_multiple(tmp_path):
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "v", "prompt": "p", "width": 72}])
+    assert load_manifest(url, size_multiple=8)[0].width == 72
+    assert "multiple of 16" in problems(url, size_multiple=16)[0].reason
+
+
+def test_file_level_problems(tmp_path):
+    assert "unknown manifest format" in problems(str(tmp_path / "m.txt"))[0].reason
+    assert "file not found" in problems(str(tmp_path / "none.jsonl"))[0].reason
+    (tmp_path / "empty.jsonl").write_text("\n")
+    assert "no shots" in problems(str(tmp_path / "empty.jsonl"))[0].reason
+
+
+def test_manifest_from_an_fsspec_url():
+    with fsspec.open("memory://jobs/night/m.jsonl", "w") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in GOOD))
+    shots = load_manifest("memory://jobs/night/m.jsonl")
+    assert shots[0].video == "memory://jobs/night/clips/a.mp4"
+
+
+def test_missing_files_names_row_column_and_path(tmp_path, make_clip):
+    make_clip("a.mp4")
+    url = write_manifest(tmp_path / "m.jsonl", [
+        {"shot_id": "a", "video": "a.mp4", "prompt": "p"},
+        {"shot_id": "b", "video": "gone.mp4", "image_prompt": "gone.png"},
+    ])
+    found = missing_files(load_manifest(url))
+    assert [(p.row, p.column) for p in found] == [(2, "video"), (2, "image_prompt")]
+    assert str(tmp_path / "gone.mp4") in found[0].reason
