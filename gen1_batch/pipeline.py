@@ -24,8 +24,9 @@ from gen1_batch import storage
 from gen1_batch.config import JobConfig, StageResources, default_resources
 from gen1_batch.manifest import Shot
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
-from gen1_batch.stages import ContentStage, DepthStage, DiffusionStage, decode, write
 from gen1_batch.stages.common import STAGES, initial_row
+from gen1_batch.stages.io import decode, write
+from gen1_batch.stages.models import ContentStage, DepthStage, DiffusionStage
 
 # Environment the workers need to reach storage and model hubs the way the driver does.
 FORWARDED_ENV_PREFIXES = ("AWS_", "GOOGLE_", "GCS_", "GCSFS_", "FSSPEC_", "HF_", "HUGGINGFACE_", "GEN1_", "AZURE_")

@@ -1,6 +1,4 @@
-"""Pipeline stages: decode and write run as Ray tasks, the model stages as actor pools."""
+"""Pipeline stages: `io` (decode and write, Ray tasks, no torch) and `models` (actor pools).
 
-from gen1_batch.stages.io import decode, write
-from gen1_batch.stages.models import ContentStage, DepthStage, DiffusionStage
-
-__all__ = ["ContentStage", "DepthStage", "DiffusionStage", "decode", "write"]
+Import from the modules themselves, so a decode or write worker never imports torch.
+"""

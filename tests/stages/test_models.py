@@ -9,8 +9,9 @@ from gen1_batch import edit
 from gen1_batch.config import JobConfig
 from gen1_batch.manifest import load_manifest
 from gen1_batch.model.loading import describe_model
-from gen1_batch.stages import ContentStage, DepthStage, DiffusionStage, decode
 from gen1_batch.stages.common import OK, batch_of, initial_row, rows_of
+from gen1_batch.stages.io import decode
+from gen1_batch.stages.models import ContentStage, DepthStage, DiffusionStage
 from tests.helpers import write_manifest
 
 
