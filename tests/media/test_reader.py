@@ -78,3 +78,15 @@ def test_a_file_without_video_is_rejected(tmp_path):
 def test_probe_reads_the_header_only(make_clip):
     info = probe(make_clip(frames=9, fps="25"))
     assert (info["header_frames"], info["fps"], info["width"]) == (9, "25", 64)
+
+
+@pytest.mark.parametrize("container", ["mkv", "mp4"])
+def test_a_video_with_zero_frames_fails_with_the_file_name(tmp_path, container):
+    path = str(tmp_path / f"empty.{container}")
+    with av.open(path, "w") as out:
+        stream = out.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        out.start_encoding()  # header only, no frame
+    with pytest.raises(MediaError, match=r"no video stream|not a readable video|no frames") as info:
+        read_video(path)
+    assert path in str(info.value)
