@@ -29,44 +29,61 @@ def guided_window_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch
                              weights: dict[GuidancePass, float], blend: str, max_batch: int,
                              stats: SamplingStats | None = None) -> torch.Tensor:
     """ε̃ for the whole shot: every (window, pass) pair is evaluated, up to `max_batch` clips per
-    network call; each window's passes are combined by the guidance weights; windows are blended."""
+    network call; each window's passes are combined by the guidance weights and blended into the
+    shot as soon as they are in, so memory holds one call's outputs, not the whole step's.
+
+    The blend is the per-frame weighted mean of the windows' predictions, computed as an offset from
+    the first window that covers each frame: Σw(v − v₀)/Σw + v₀. Windows that agree (a model
+    without temporal mixing) then give exactly their common value, as one window would.
+    """
     passes = list(weights)
+    whole_shot = len(starts) == 1 and length == latents.shape[2]
+    w = blend_weights(length, blend, latents.device).to(latents.dtype).view(1, 1, length, 1, 1)
+    first = torch.zeros_like(latents)  # v₀: the first prediction of each frame
+    offset = torch.zeros_like(latents)
+    weight_sum = torch.zeros((1, 1, latents.shape[2], 1, 1), device=latents.device, dtype=latents.dtype)
+    covered = 0  # frames [0, covered) have their v₀; windows come in order of start
     jobs = [(s, p) for s in starts for p in passes]
-    outputs: list[torch.Tensor] = []
+    window: dict[GuidancePass, torch.Tensor] = {}
     for i in range(0, len(jobs), max_batch):
         chunk = jobs[i: i + max_batch]
         sample = torch.cat([latents[:, :, s: s + length] for s, _ in chunk])
         cond = torch.cat([structure[:, :, s: s + length] for s, _ in chunk])
         emb = torch.cat([content if p.content else null for _, p in chunk])
         video = torch.tensor([p.video for _, p in chunk], device=latents.device)
-        outputs.extend(denoiser(sample, t, emb, cond, video).split(1))
+        predictions = denoiser(sample, t, emb, cond, video).split(1)
         if stats:
             stats.forwards += 1
             stats.clip_passes += len(chunk)
-
-    if len(starts) == 1 and length == latents.shape[2]:
-        return combine(dict(zip(passes, outputs, strict=True)), weights)
-    w = blend_weights(length, blend, latents.device).to(latents.dtype).view(1, 1, length, 1, 1)
-    total = torch.zeros_like(latents)
-    weight_sum = torch.zeros((1, 1, latents.shape[2], 1, 1), device=latents.device, dtype=latents.dtype)
-    for k, s in enumerate(starts):
-        window_outputs = outputs[k * len(passes): (k + 1) * len(passes)]
-        total[:, :, s: s + length] += combine(dict(zip(passes, window_outputs, strict=True)), weights) * w
-        weight_sum[:, :, s: s + length] += w
-    return total / weight_sum
+        for (s, p), prediction in zip(chunk, predictions, strict=True):
+            window[p] = prediction
+            if len(window) < len(passes):
+                continue
+            guided = combine(window, weights)
+            window = {}
+            if whole_shot:
+                return guided
+            if s + length > covered:
+                first[:, :, max(covered, s): s + length] = guided[:, :, max(covered, s) - s:]
+                covered = s + length
+            offset[:, :, s: s + length] += (guided - first[:, :, s: s + length]) * w
+            weight_sum[:, :, s: s + length] += w
+    return first + offset / weight_sum
 
 
 @torch.no_grad()
 def sample(denoiser: Denoiser, scheduler: SchedulerMixin, structure: torch.Tensor, content: torch.Tensor,
            null: torch.Tensor, *, steps: int, content_scale: float, temporal_scale: float,
            window: WindowSpec, generator: torch.Generator, max_batch: int = 8,
-           stats: SamplingStats | None = None) -> torch.Tensor:
-    """Denoise a whole shot from seeded noise. structure: 1×c×f×h×w latents; content, null: 1×d."""
+           latents: torch.Tensor | None = None, stats: SamplingStats | None = None) -> torch.Tensor:
+    """Denoise a whole shot from seeded noise (or from `latents`, pre-generated noise of the
+    structure's shape). structure: 1×c×f×h×w latents; content, null: 1×d."""
     num_frames = structure.shape[2]
     scheduler.set_timesteps(steps, device=structure.device)
     timesteps = scheduler.timesteps
-    latents = initial_noise(tuple(structure.shape), window, generator).to(structure.device, structure.dtype)
-    latents = latents * scheduler.init_noise_sigma
+    if latents is None:
+        latents = initial_noise(tuple(structure.shape), window, generator)
+    latents = latents.to(structure.device, structure.dtype) * scheduler.init_noise_sigma
     weights = guidance_weights(content_scale, temporal_scale)
     plan = window_plan(num_frames, window, len(timesteps))
     length = min(window.length, num_frames)
