@@ -152,13 +152,16 @@ class Gen1Pipeline(DiffusionPipeline):
 
     @torch.no_grad()
     def encode_structure(self, depth: np.ndarray, level: int) -> torch.Tensor:
-        """Obscure depth (f×h×w in [0, 1]) by t_s = `level` and encode it: 1×c×f×h'×w' latents."""
+        """Obscure depth (f×h×w in [0, 1]) by t_s = `level` and encode it: 1×c×f×h'×w' latents.
+
+        A few frames at a time (obscuring is per frame), so memory does not grow with the shot.
+        """
         self._require("vae")
-        d = as_tensor(depth).to(self.vae.device, torch.float32)
-        d = obscure_depth(d, level) * 2 - 1
+        batch = self.settings["vae_batch"]
         latents = []
-        for i in range(0, len(d), self.settings["vae_batch"]):
-            x = d[i: i + self.settings["vae_batch"], None].expand(-1, 3, -1, -1).to(self.vae.dtype)
+        for i in range(0, len(depth), batch):
+            d = as_tensor(depth[i: i + batch]).to(self.vae.device, torch.float32)
+            x = (obscure_depth(d, level) * 2 - 1)[:, None].expand(-1, 3, -1, -1).to(self.vae.dtype)
             latents.append(self.vae.encode(x).latent_dist.mode() * self.vae.config.scaling_factor)
         return torch.cat(latents).transpose(0, 1)[None]
 
@@ -173,9 +176,10 @@ class Gen1Pipeline(DiffusionPipeline):
 
     def window_spec(self, length: int | None = None, stride: int | None = None, blend: str = "pyramid",
                     shift: bool = True, free_noise: bool = False) -> WindowSpec:
+        """Windows of the model's clip length overlapping by half, unless told otherwise."""
         length = length or self.settings["window_length"]
-        stride = stride or min(self.settings["window_stride"], length)
-        return WindowSpec(length=length, stride=stride, blend=blend, shift=shift, free_noise=free_noise)
+        return WindowSpec(length=length, stride=stride or max(1, length // 2), blend=blend, shift=shift,
+                          free_noise=free_noise)
 
     def _denoise(self, sample: torch.Tensor, t: torch.Tensor, content: torch.Tensor, structure: torch.Tensor,
                  video: torch.Tensor) -> torch.Tensor:
