@@ -90,6 +90,14 @@ def run(
     height: Annotated[int | None, typer.Option(help="Default working height.")] = None,
     output_format: Annotated[str | None, typer.Option(help="Default output format.")] = None,
     negative_prompt: Annotated[str | None, typer.Option(help="Default negative prompt.")] = None,
+    window: Annotated[int | None, typer.Option(min=1, help="Default frames per window (else the model's).")] = None,
+    window_stride: Annotated[int | None, typer.Option(min=1, help="Default window stride (else half the "
+                                                                   "window).")] = None,
+    window_blend: Annotated[str | None, typer.Option(help="Default blend: pyramid, flat or gaussian.")] = None,
+    window_shift: Annotated[bool | None, typer.Option("--window-shift/--no-window-shift",
+                                                      help="Default: move window boundaries each step.")] = None,
+    free_noise: Annotated[bool | None, typer.Option("--free-noise/--no-free-noise",
+                                                    help="Default: FreeNoise initial noise.")] = None,
     actors: Annotated[list[str], typer.Option(help="Actors of a model stage: STAGE=N or STAGE=MIN-MAX "
                                                    "(stages: depth, content, diffusion). Repeatable.")] = [],  # noqa: B006
     gpus: Annotated[list[str], typer.Option(help="GPUs per actor of a stage, STAGE=G (0.5 shares a GPU). "
@@ -114,11 +122,13 @@ def run(
         ref = describe_model(model)
     except ModelNotFound as e:
         raise fail(str(e)) from None
-    defaults = JobDefaults(steps=ref.settings["default_steps"]).replace(
+    defaults = JobDefaults(steps=ref.settings["default_steps"], window=ref.settings["window_length"]).replace(
         structure=structure, content_scale=content_scale, temporal_scale=temporal_scale, steps=steps,
-        width=width, height=height, output_format=output_format, negative_prompt=negative_prompt)
+        width=width, height=height, output_format=output_format, negative_prompt=negative_prompt, window=window,
+        window_stride=window_stride, window_blend=window_blend, window_shift=window_shift, free_noise=free_noise)
     try:
-        shots = load_manifest(manifest, defaults, size_multiple=ref.settings["resolution_multiple"])
+        shots = load_manifest(manifest, defaults, size_multiple=ref.settings["resolution_multiple"],
+                              max_window=ref.settings["max_window"])
     except ManifestError as e:
         print_problems(manifest, e.problems)
         raise typer.Exit(2) from None
@@ -184,6 +194,7 @@ def _edit_shots(shots: list, job: Any, address: str | None, overrides: dict[str,
 def _print_plan(planned: list, job: Any, json_output: bool) -> None:
     from gen1_batch.media import output_name, probe, working_size
     from gen1_batch.model.windows import describe_plan
+    from gen1_batch.stages.models import shot_window
 
     settings = job.model.settings
 
@@ -207,10 +218,7 @@ def _print_plan(planned: list, job: Any, json_output: bool) -> None:
         row.update(frames=frames, source=f"{info['width']}x{info['height']} @ {info['fps']}",
                    working=f"{size[0]}x{size[1]}", steps=shot.steps)
         if frames:
-            from gen1_batch.model.windows import WindowSpec
-
-            spec = WindowSpec(settings["window_length"], min(settings["window_stride"], settings["window_length"]))
-            row["windows"] = describe_plan(frames, spec, shot.steps)
+            row["windows"] = describe_plan(frames, shot_window(shot), shot.steps)
         return row
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -366,6 +374,12 @@ def edit(
     frame_end: Annotated[int | None, typer.Option(min=0, help="Last frame (inclusive).")] = None,
     width: Annotated[int | None, typer.Option(help="Working width.")] = None,
     height: Annotated[int | None, typer.Option(help="Working height.")] = None,
+    window: Annotated[int | None, typer.Option(min=1, help="Frames per window (default: the model's).")] = None,
+    window_stride: Annotated[int | None, typer.Option(min=1, help="Window stride (default: half).")] = None,
+    window_blend: Annotated[str, typer.Option(help="pyramid, flat or gaussian.")] = "pyramid",
+    window_shift: Annotated[bool, typer.Option("--window-shift/--no-window-shift",
+                                               help="Move window boundaries each step.")] = True,
+    free_noise: Annotated[bool, typer.Option("--free-noise/--no-free-noise", help="FreeNoise noise.")] = False,
     model: ModelOpt = "tiny",
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
 ) -> None:
@@ -378,17 +392,21 @@ def edit(
     if prompt is None and image_prompt is None:
         raise fail("give --prompt, --image-prompt or both")
     try:
-        settings = cached_pipeline(model, device).settings
+        pipe = cached_pipeline(model, device)
+        settings = pipe.settings
+        windows = pipe.window_spec(window, window_stride, window_blend, window_shift, free_noise)
         frames, info = read_video(video, frame_start, frame_end, size=(width, height),
                                   side=settings["default_resolution"], multiple=settings["resolution_multiple"])
         reference = read_image(image_prompt) if image_prompt else None
     except (MediaError, ModelNotFound) as e:
         raise fail(str(e), 1) from None
+    except ValueError as e:
+        raise fail(str(e)) from None
     t0 = time.monotonic()
     with log.status(f"editing {info.frames} frames at {frames.shape[2]}x{frames.shape[1]}"):
         edited = edit_frames(frames, prompt, reference, negative_prompt=negative_prompt, structure=structure,
                              content_scale=content_scale, temporal_scale=temporal_scale, steps=steps, seed=seed,
-                             model=model, device=device)
+                             window=windows, model=model, device=device)
     result = write_video(edited, str(output), info.rate, info.width, info.height)
     out.print(f"[green]wrote[/] {output}: {result['frames']} frames at {result['fps']} fps, "
               f"{result['width']}x{result['height']} in {time.monotonic() - t0:.1f} s")

@@ -20,6 +20,7 @@ from typing import Any
 
 from gen1_batch import storage
 from gen1_batch.media import OUTPUT_FORMATS
+from gen1_batch.model.settings import BLENDS
 
 MANIFEST_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 SHOT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -28,7 +29,7 @@ MAX_SEED = 2**63 - 1
 
 @dataclass(frozen=True)
 class Column:
-    kind: type  # str, int or float
+    kind: type  # str, int, float or bool
     help: str
     required: bool = False
 
@@ -52,6 +53,14 @@ COLUMNS: dict[str, Column] = {
     "width": Column(int, "Working width in pixels (multiple of 8). Default: from the model, keeping aspect."),
     "height": Column(int, "Working height in pixels (multiple of 8). Default: from the model, keeping aspect."),
     "output_format": Column(str, f"Output container: {', '.join(OUTPUT_FORMATS)}."),
+    "window": Column(int, "Frames per sampling window. Default: the model's clip length (8 for both presets)."),
+    "window_stride": Column(int, "Frames between window starts; window - stride frames overlap. "
+                            "Default: half the window."),
+    "window_blend": Column(str, f"How overlapping windows are blended: {', '.join(BLENDS)} (default pyramid)."),
+    "window_shift": Column(bool, "Move the window boundaries from step to step, so seams never stay on the "
+                           "same frames (default true)."),
+    "free_noise": Column(bool, "FreeNoise initial noise: one window of noise, shuffled and repeated along the "
+                         "shot, for long-range consistency (default false)."),
 }
 
 
@@ -93,6 +102,11 @@ class JobDefaults:
     height: int | None = None
     output_format: str = "mp4"
     negative_prompt: str | None = None
+    window: int = 8
+    window_stride: int | None = None  # None: half the window
+    window_blend: str = "pyramid"
+    window_shift: bool = True
+    free_noise: bool = False
 
     def replace(self, **overrides: Any) -> JobDefaults:
         """Apply overrides whose value is not None (a CLI flag left unset keeps the default)."""
@@ -118,6 +132,11 @@ class Shot:
     width: int | None
     height: int | None
     output_format: str
+    window: int
+    window_stride: int
+    window_blend: str
+    window_shift: bool
+    free_noise: bool
     row: int = field(default=0, compare=False)  # where it is in the manifest; not a parameter
 
     def params(self) -> dict[str, Any]:
@@ -213,6 +232,14 @@ def _is_missing(value: Any) -> bool:
 
 def _coerce(value: Any, kind: type) -> Any:
     """Convert a cell to `kind`, accepting the spellings JSON, CSV and Parquet produce. Raises ValueError."""
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "1", "0"):
+            return value.strip().lower() in ("true", "yes", "1")
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        raise ValueError(f"expected true or false, got {value!r}")
     if isinstance(value, bool):
         raise ValueError(f"expected {kind.__name__}, got a boolean")
     if kind is str:
@@ -262,6 +289,10 @@ def _check_range(column: str, value: Any) -> str | None:
         return f"must be a multiple of 8 from 8 to 8192, got {value}"
     if column == "output_format" and value not in OUTPUT_FORMATS:
         return f"must be one of {', '.join(OUTPUT_FORMATS)}, got {value!r}"
+    if column in ("window", "window_stride") and value < 1:
+        return f"must be at least 1, got {value}"
+    if column == "window_blend" and value not in BLENDS:
+        return f"must be one of {', '.join(BLENDS)}, got {value!r}"
     return None
 
 
@@ -301,10 +332,12 @@ def resolve_path(reference: str, manifest_url: str) -> str:
     return storage.join(storage.parent(manifest_url), reference)
 
 
-def load_manifest(url: str, defaults: JobDefaults | None = None, size_multiple: int = 8) -> list[Shot]:
+def load_manifest(url: str, defaults: JobDefaults | None = None, size_multiple: int = 8,
+                  max_window: int = 32) -> list[Shot]:
     """Read, validate and resolve a manifest. Raises ManifestError listing every problem found.
 
-    `size_multiple` is what the model needs of working sizes given in the manifest or as defaults.
+    `size_multiple` and `max_window` are what the model needs of working sizes and windows, given in
+    the manifest or as defaults.
     """
     defaults = defaults or JobDefaults()
     rows, problems = read_rows(url)
@@ -331,15 +364,27 @@ def load_manifest(url: str, defaults: JobDefaults | None = None, size_multiple: 
                 first_row_of[shot_id] = number
         if not row_problems:
             shot = _resolve(number, values, defaults, url)
-            for column in ("width", "height"):
-                size = getattr(shot, column)
-                if size is not None and size % size_multiple:
-                    problems.append(Problem(number, column, f"this model needs a multiple of {size_multiple}, "
-                                                            f"got {size}"))
+            problems.extend(_model_problems(number, shot, size_multiple, max_window))
             shots.append(shot)
     if problems:
         raise ManifestError(url, sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     return shots
+
+
+def _model_problems(number: int, shot: Shot, size_multiple: int, max_window: int) -> list[Problem]:
+    """What the resolved values ask of the model that it cannot do."""
+    problems = []
+    for column in ("width", "height"):
+        size = getattr(shot, column)
+        if size is not None and size % size_multiple:
+            problems.append(Problem(number, column, f"this model needs a multiple of {size_multiple}, got {size}"))
+    if shot.window > max_window:
+        problems.append(Problem(number, "window", f"this model takes at most {max_window} frames per window, "
+                                                  f"got {shot.window}"))
+    if shot.window_stride > shot.window:
+        problems.append(Problem(number, "window_stride", f"must not exceed the window ({shot.window_stride} > "
+                                                         f"{shot.window}); windows must overlap or touch"))
+    return problems
 
 
 def _resolve(number: int, values: dict[str, Any], defaults: JobDefaults, manifest_url: str) -> Shot:
@@ -363,6 +408,11 @@ def _resolve(number: int, values: dict[str, Any], defaults: JobDefaults, manifes
         width=pick("width"),
         height=pick("height"),
         output_format=pick("output_format"),
+        window=pick("window"),
+        window_stride=pick("window_stride") or max(1, pick("window") // 2),
+        window_blend=pick("window_blend"),
+        window_shift=pick("window_shift"),
+        free_noise=pick("free_noise"),
         row=number,
     )
 

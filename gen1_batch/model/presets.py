@@ -68,7 +68,6 @@ TINY_SETTINGS: dict[str, Any] = {
     "default_resolution": 64,
     "resolution_multiple": 16,  # the autoencoder's 8 × the UNet's 2
     "window_length": 8,
-    "window_stride": 4,
     "depth_size": 32,
     "clip_size": 32,
     "prior_steps": 2,
@@ -163,7 +162,6 @@ GEN1_SD15_SETTINGS: dict[str, Any] = {
     "default_resolution": 512,
     "resolution_multiple": 64,
     "window_length": 8,
-    "window_stride": 4,
     "depth_size": 384,
     "clip_size": 224,
     "prior_steps": 25,

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+# How overlapping windows' predictions are weighted along the window (see windows.blend_weights).
+BLENDS = ("pyramid", "flat", "gaussian")
+
 # Settings stored in model_index.json beside the components; every one has a default here.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "default_steps": 25,
     "default_resolution": 512,  # working size is about this many pixels squared
     "resolution_multiple": 8,
-    "window_length": 8,  # the clip length the model was trained on
-    "window_stride": 4,
+    "window_length": 8,  # the clip length the model was trained on; windows overlap by half by default
+    "max_window": 32,  # frame positions of the temporal attention
     "max_batch": 8,  # clips (window × guidance pass) per UNet call
     "vae_batch": 8,  # frames per autoencoder call
     "depth_batch": 16,  # frames per depth-estimator call

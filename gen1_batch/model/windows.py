@@ -12,14 +12,15 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-BLENDS = ("pyramid", "flat", "gaussian")
+from gen1_batch.model.settings import BLENDS
 
 
 @dataclass(frozen=True)
 class WindowSpec:
     """How a shot is cut into windows. `shift` moves the window grid from step to step, so seams
-    never sit on the same frames for the whole schedule; `free_noise` repeats one window of
-    initial noise, shuffled, along the shot (FreeNoise) for long-range consistency."""
+    do not sit on the same frames for the whole schedule (except the first window's end and the
+    last window's start: those two windows must lie inside the shot); `free_noise` repeats one
+    window of initial noise, shuffled, along the shot (FreeNoise) for long-range consistency."""
 
     length: int = 8
     stride: int = 4

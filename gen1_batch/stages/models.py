@@ -10,8 +10,13 @@ import numpy as np
 
 from gen1_batch.config import JobConfig
 from gen1_batch.manifest import Shot
-from gen1_batch.model.windows import describe_plan
+from gen1_batch.model.windows import WindowSpec, describe_plan
 from gen1_batch.stages.common import add_fingerprints, quiet_model_logs, run_stage, set_torch_threads
+
+
+def shot_window(shot: Shot) -> WindowSpec:
+    return WindowSpec(length=shot.window, stride=shot.window_stride, blend=shot.window_blend, shift=shot.window_shift,
+                      free_noise=shot.free_noise)
 
 
 class ModelStage:
@@ -67,7 +72,7 @@ class DiffusionStage(ModelStage):
     name = "diffusion"
 
     def process(self, row: dict[str, Any], shot: Shot) -> dict[str, Any]:
-        window = self.pipe.window_spec()
+        window = shot_window(shot)
         steps = shot.steps
         edited, stats = self.pipe.generate(
             row["depth"], row["content"], row["null_content"], structure=shot.structure,
