@@ -72,3 +72,30 @@ def test_unknown_models_say_what_was_tried(tmp_path):
 def test_presets_have_stable_keys():
     assert describe_model("tiny").key == PRESETS["tiny"].key() == describe_model("tiny").key
     assert PRESETS["tiny"].key() != PRESETS["gen1-sd15"].key()
+
+
+def test_a_hub_id_loads_from_the_hub_cache_offline(saved, tmp_path, tiny, frames):
+    """The hub path without a network: a cache laid out as huggingface_hub lays it out, HF_HUB_OFFLINE=1."""
+    import os
+    import subprocess
+    import sys
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hub" / "models--studio--gen1-tiny"
+    shutil.copytree(saved, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    np.save(tmp_path / "frames.npy", frames)
+    script = f"""
+import numpy as np
+from gen1_batch.model.loading import describe_model, load_pipeline
+ref = describe_model("studio/gen1-tiny")
+assert (ref.kind, ref.key) == ("hub", "studio/gen1-tiny@{commit}"), ref
+frames = np.load("{tmp_path / 'frames.npy'}")
+out = load_pipeline(ref, device="cpu")(frames, prompt="a red car", image_prompt=frames[0], seed=5).frames
+np.save("{tmp_path / 'out.npy'}", out)
+"""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": str(tmp_path / "hub")}
+    result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert np.array_equal(np.load(tmp_path / "out.npy"), edit(tiny, frames))
