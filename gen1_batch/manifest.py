@@ -112,6 +112,15 @@ class JobDefaults:
         """Apply overrides whose value is not None (a CLI flag left unset keeps the default)."""
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
+    def problems(self) -> list[Problem]:
+        """Job-wide values are held to the same rules as a row's."""
+        found = []
+        for name, value in dataclasses.asdict(self).items():
+            reason = None if value is None else _check_range(name, value)
+            if reason:
+                found.append(Problem(None, name, f"job default: {reason}"))
+        return found
+
 
 @dataclass(frozen=True)
 class Shot:
@@ -341,6 +350,7 @@ def load_manifest(url: str, defaults: JobDefaults | None = None, size_multiple: 
     """
     defaults = defaults or JobDefaults()
     rows, problems = read_rows(url)
+    problems += defaults.problems()
     unknown: dict[str, int] = {}
     for number, raw in rows:
         for column in raw:

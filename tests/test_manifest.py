@@ -136,3 +136,11 @@ def test_missing_files_names_row_column_and_path(tmp_path, make_clip):
     found = missing_files(load_manifest(url))
     assert [(p.row, p.column) for p in found] == [(2, "video"), (2, "image_prompt")]
     assert str(tmp_path / "gone.mp4") in found[0].reason
+
+
+def test_job_defaults_are_held_to_the_rules_of_a_row(tmp_path):
+    url = write_manifest(tmp_path / "m.jsonl", GOOD[:1])
+    defaults = JobDefaults().replace(output_format="gif", window_blend="wavy", width=100)
+    found = {p.column: p.reason for p in problems(url, defaults=defaults) if p.row is None}
+    assert set(found) == {"output_format", "window_blend", "width"}
+    assert all(reason.startswith("job default: ") for reason in found.values())
