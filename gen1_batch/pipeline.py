@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -148,12 +149,18 @@ def run_shots(shots: list[Shot], job: JobConfig, on_report: Callable[[dict[str, 
         error = e
     for shot in shots:
         if shot.shot_id not in reports:
-            reason = (f"the job stopped before this shot finished: {type(error).__name__}: {error}" if error else
+            reason = (f"the job stopped before this shot finished: {short_error(error)}" if error else
                       f"its worker died {job.retries + 1} times while editing it (out of memory, or a crash "
                       "in native code); see the Ray logs")
             reports[shot.shot_id] = lost_report(shot, job, reason)
             on_report(reports[shot.shot_id])
     return reports
+
+
+def short_error(error: BaseException) -> str:
+    """The last line of an error that may carry a remote traceback (Ray wraps the worker's)."""
+    lines = [ln.strip() for ln in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines() if ln.strip()]
+    return f"{type(error).__name__}: {lines[-1] if lines else ''}"
 
 
 def _iter_reports(ds: Dataset) -> Iterator[dict[str, Any]]:

@@ -53,8 +53,16 @@ def _listing_key(entries: list[tuple[str, Any, Any]]) -> str:
 
 
 def _settings_from_index(index: dict[str, Any]) -> dict[str, Any]:
-
     return {**DEFAULT_SETTINGS, **index.get("settings", {})}
+
+
+def _check_components(spec: str, index: dict[str, Any], folders: set[str]) -> None:
+    """A model folder must hold a subfolder for every component its index names."""
+    missing = [name for name, entry in index.items()
+               if isinstance(entry, list) and entry and entry[0] is not None and name not in folders]
+    if missing:
+        raise ModelNotFound(f"{spec}: {MODEL_INDEX} names {', '.join(missing)}, but the folder has no "
+                            f"{'/, '.join(missing)}/")
 
 
 def describe_model(spec: str) -> ModelRef:
@@ -75,6 +83,7 @@ def describe_model(spec: str) -> ModelRef:
                 entries.append((os.path.relpath(os.path.join(folder, name), root), st.st_size, st.st_mtime_ns))
         with open(index_path) as f:
             index = json.load(f)
+        _check_components(spec, index, {n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n))})
         return ModelRef(spec, "dir", root, _listing_key(entries), _settings_from_index(index))
     if storage.is_url(spec):
         fs, path = storage.filesystem(spec)
@@ -89,6 +98,8 @@ def describe_model(spec: str) -> ModelRef:
         entries = [(p, info.get("size"), info.get("ETag") or info.get("mtime") or info.get("LastModified"))
                    for p, info in found.items()]
         index = json.loads(fs.cat_file(index_path))
+        prefix = path.rstrip("/") + "/"
+        _check_components(spec, index, {p[len(prefix):].split("/")[0] for p in found if p.startswith(prefix)})
         return ModelRef(spec, "url", spec, _listing_key(entries), _settings_from_index(index))
     if HUB_ID.match(spec):
         from huggingface_hub import hf_hub_download

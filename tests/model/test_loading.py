@@ -99,3 +99,11 @@ np.save("{tmp_path / 'out.npy'}", out)
     result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert np.array_equal(np.load(tmp_path / "out.npy"), edit(tiny, frames))
+
+
+def test_a_model_folder_missing_a_component_is_refused_before_anything_runs(saved, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(saved, broken)
+    shutil.rmtree(broken / "unet")
+    with pytest.raises(ModelNotFound, match="names unet, but the folder has no unet/"):
+        describe_model(str(broken))
