@@ -76,8 +76,9 @@ class JobProgress:
             return
         detail = ", ".join(f"{s} {seconds[s]:.2f}" for s in STAGES if seconds.get(s))
         status = "succeeded" if ok else f"FAILED {_error_line(report)}"
-        self.console.print(f"[{self.done}/{self.total}] {report['shot_id']} {status} "
-                           f"({seconds.get('total', 0):.2f} s: {detail})", highlight=False, soft_wrap=True)
+        timing = f" ({seconds.get('total', 0):.2f} s: {detail})" if detail else ""
+        self.console.print(f"[{self.done}/{self.total}] {report['shot_id']} {status}{timing}", highlight=False,
+                           soft_wrap=True)
 
 
 def _error_line(report: dict[str, Any]) -> str:
