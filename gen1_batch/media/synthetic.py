@@ -30,8 +30,10 @@ def synthetic_frames(frames: int, width: int, height: int, seed: int = 0) -> np.
 
 
 def write_synthetic_clip(path: str, frames: int = 24, width: int = 96, height: int = 64,
-                         fps: Fraction | str = Fraction(24), seed: int = 0) -> str:
+                         fps: Fraction | str = Fraction(24), seed: int = 0, output_format: str = "mp4",
+                         timecode: str | None = None, first_frame: int = 1001) -> str:
+    """A clip (or, with a png/exr format and a `####` pattern, a sequence numbered from `first_frame`)."""
     from gen1_batch.media.writer import write_video
 
-    write_video(synthetic_frames(frames, width, height, seed), path, Fraction(fps), width, height)
+    write_video(synthetic_frames(frames, width, height, seed), path, fps, output_format, timecode, first_frame)
     return path

@@ -1,0 +1,100 @@
+"""Image sequences: `plate.%04d.exr`, `plate.####.exr` or `plate.1001-1100#.exr`, on any fsspec store.
+
+Padding follows the common conventions: `%04d` and `$F4` give the width; each `#` or `@` in a run
+stands for one digit, except that a single `#` alone stands for four (the RV / fileseq habit for
+`plate.1001-1100#.exr`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import fileseq
+
+from gen1_batch import storage
+from gen1_batch.errors import ShotError
+
+# extension -> FFmpeg demuxer for one frame
+SEQUENCE_FORMATS = {".exr": "exr_pipe", ".dpx": "dpx_pipe", ".png": "png_pipe", ".tif": "tiff_pipe",
+                    ".tiff": "tiff_pipe"}
+_PADDING = re.compile(r"(%0?\d*d|\$F\d*|#+|@+)")
+
+
+@dataclass(frozen=True)
+class Sequence:
+    directory: str  # local folder or URL prefix
+    head: str  # file name before the frame number
+    padding: int  # minimum digits
+    tail: str  # after the frame number, extension included
+    frames: tuple[int, ...] | None  # the range the pattern names, if it names one
+
+    @property
+    def extension(self) -> str:
+        return "." + self.tail.rsplit(".", 1)[-1].lower()
+
+    def name(self, frame: int) -> str:
+        return f"{self.head}{frame:0{self.padding}d}{self.tail}"
+
+    def path(self, frame: int) -> str:
+        return storage.join(self.directory, self.name(frame))
+
+    def pattern(self) -> str:
+        return storage.join(self.directory, f"{self.head}{'#' * self.padding}{self.tail}")
+
+
+def is_sequence(path: str) -> bool:
+    name = storage.basename(path)
+    return bool(_PADDING.search(name)) and "." + name.rsplit(".", 1)[-1].lower() in SEQUENCE_FORMATS
+
+
+def parse(path: str) -> Sequence:
+    name = storage.basename(path)
+    try:
+        parsed = fileseq.FileSequence(name, pad_style=fileseq.PAD_STYLE_HASH1)
+    except fileseq.ParseException as e:
+        raise ShotError(f"{path}: not an image sequence pattern ({e})") from None
+    pad = parsed.padding()
+    width = 4 if pad == "#" else fileseq.FileSequence.getPaddingNum(pad, pad_style=fileseq.PAD_STYLE_HASH1)
+    frames = tuple(parsed.frameSet()) if parsed.frameSet() is not None else None
+    return Sequence(storage.parent(path) if storage.is_url(path) or "/" in path else ".", parsed.basename(),
+                    width, parsed.extension(), frames)
+
+
+def frames_on_disk(sequence: Sequence) -> list[int]:
+    """The frame numbers whose files exist, in order (one listing of the folder)."""
+    fs, folder = storage.filesystem(sequence.directory)
+    try:
+        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False)]
+    except FileNotFoundError:
+        return []
+    number = re.compile(rf"^{re.escape(sequence.head)}(\d{{{sequence.padding},}}){re.escape(sequence.tail)}$")
+    found = []
+    for name in names:
+        match = number.match(name)
+        # A number wider than the padding is fine (10000 after 9999); a shorter one must not be zero-padded.
+        if match and (len(match.group(1)) == sequence.padding or not match.group(1).startswith("0")):
+            found.append(int(match.group(1)))
+    return sorted(found)
+
+
+def frame_range(sequence: Sequence, frame_start: int | None, frame_end: int | None) -> list[int]:
+    """The frame numbers of a shot: the asked range, every one present, or a ShotError naming the
+    first missing file."""
+    available = list(sequence.frames) if sequence.frames else frames_on_disk(sequence)
+    if not available:
+        raise ShotError(f"{sequence.pattern()}: no frames found")
+    first = available[0] if frame_start is None else frame_start
+    last = available[-1] if frame_end is None else frame_end
+    if first < available[0] or last > available[-1]:
+        raise ShotError(f"{sequence.pattern()}: frames {first}-{last} are outside the sequence "
+                        f"({available[0]}-{available[-1]})")
+    present = set(frames_on_disk(sequence)) if sequence.frames else set(available)
+    for frame in range(first, last + 1):
+        if frame not in present:
+            raise ShotError(f"{sequence.path(frame)}: frame {frame} is missing from the sequence")
+    return list(range(first, last + 1))
+
+
+def output_sequence(directory: str, shot_id: str, extension: str, padding: int = 4) -> Sequence:
+    return Sequence(directory, f"{shot_id}.", padding, extension, None)
