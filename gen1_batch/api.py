@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from gen1_batch.manifest import JobDefaults
-from gen1_batch.media.reader import working_size
+from gen1_batch.media import canvas as canvases
 from gen1_batch.model.windows import WindowSpec
 
 _DEFAULTS = JobDefaults()
@@ -49,15 +49,19 @@ def edit(
 ) -> np.ndarray:
     """Edit uint8 f×h×w×3 frames towards a text prompt and/or a reference image (uint8 h×w×3).
 
-    The frames are edited at the model's working size (or `width`×`height`) and returned at their
-    own size. Same seed, same input: the same frames, bit for bit, on the same device.
+    The frames are edited on the model's working canvas (about its native size, or `width`×`height`,
+    aspect kept and padded to the model's multiple) and returned at their own size. Frames that
+    already fit the canvas exactly are edited as they are. Same seed, same input: the same frames,
+    bit for bit, on the same device.
     """
     pipe = cached_pipeline(model, device)
     h, w = frames.shape[1:3]
     s = pipe.settings
-    work_w, work_h = working_size(w, h, width, height, side=s["default_resolution"], multiple=s["resolution_multiple"])
-    work = frames if (work_w, work_h) == (w, h) else _resize(frames, work_w, work_h)
+    layout = canvases.fit(w, h, width, height, side=s["default_resolution"], multiple=s["resolution_multiple"])
+    as_is = (layout.width, layout.height) == (w, h)
+    work = frames if as_is else np.stack([canvases.pad(f, layout) for f in
+                                          _resize(frames, layout.content_width, layout.content_height)])
     out = pipe(work, prompt=prompt, image_prompt=image_prompt, negative_prompt=negative_prompt,
                structure=structure, content_scale=content_scale, temporal_scale=temporal_scale,
                steps=steps, seed=seed, window=window).frames
-    return out if (work_w, work_h) == (w, h) else _resize(out, w, h)
+    return out if as_is else _resize(canvases.crop(out, layout), w, h)

@@ -8,7 +8,6 @@ import json
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -211,11 +210,12 @@ def _print_plan(planned: list, job: Any, json_output: bool) -> None:
             return {**row, "problem": str(e)}
         frames = info["header_frames"]
         if frames is not None:
-            end = shot.frame_end if shot.frame_end is not None else frames - 1
-            frames = max(0, end - (shot.frame_start or 0) + 1)
+            start = shot.frame_start if shot.frame_start is not None else info["first_frame"]
+            end = shot.frame_end if shot.frame_end is not None else info["first_frame"] + frames - 1
+            frames = max(0, end - start + 1)
         size = working_size(info["width"], info["height"], shot.width, shot.height,
                             side=settings["default_resolution"], multiple=settings["resolution_multiple"])
-        row.update(frames=frames, source=f"{info['width']}x{info['height']} @ {info['fps']}",
+        row.update(frames=frames, source=f"{info['width']}x{info['height']} @ {info['fps'] or shot.fps or 24}",
                    working=f"{size[0]}x{size[1]}", steps=shot.steps)
         if frames:
             row["windows"] = describe_plan(frames, shot_window(shot), shot.steps)
@@ -360,8 +360,9 @@ def models_download(
 
 @app.command()
 def edit(
-    video: Annotated[str, typer.Argument(help="Source video (path or URL).")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output video file (.mp4).")],
+    video: Annotated[str, typer.Argument(help="Source movie or image sequence (plate.####.exr), path or URL.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Output: a .mp4 (H.264), a .mov (ProRes 422 HQ) or "
+                                                               "a sequence pattern (out.####.png, out.####.exr).")],
     prompt: Annotated[str | None, typer.Option(help="Text prompt.")] = None,
     image_prompt: Annotated[str | None, typer.Option(help="Reference image (path or URL).")] = None,
     negative_prompt: Annotated[str | None, typer.Option(help="Negative prompt.")] = None,
@@ -372,6 +373,8 @@ def edit(
     seed: Annotated[int, typer.Option(min=0, help="Noise seed.")] = 0,
     frame_start: Annotated[int | None, typer.Option(min=0, help="First frame (inclusive).")] = None,
     frame_end: Annotated[int | None, typer.Option(min=0, help="Last frame (inclusive).")] = None,
+    fps: Annotated[str | None, typer.Option(help="Frame rate of a sequence source (24, 24000/1001).")] = None,
+    timecode: Annotated[str | None, typer.Option(help="Timecode of the first frame, if the source has none.")] = None,
     width: Annotated[int | None, typer.Option(help="Working width.")] = None,
     height: Annotated[int | None, typer.Option(help="Working height.")] = None,
     window: Annotated[int | None, typer.Option(min=1, help="Frames per window (default: the model's).")] = None,
@@ -386,17 +389,25 @@ def edit(
     """Edit one video, without Ray: the same model code as `gen1 run` uses for each shot."""
     from gen1_batch.api import cached_pipeline
     from gen1_batch.api import edit as edit_frames
-    from gen1_batch.media import MediaError, read_image, read_video, write_video
+    from gen1_batch.media import MediaError, read_image, read_video, write_movie, write_sequence
+    from gen1_batch.media.sequence import is_sequence, parse
+    from gen1_batch.media.timecode import parse_rate
     from gen1_batch.model.loading import ModelNotFound
 
     if prompt is None and image_prompt is None:
         raise fail("give --prompt, --image-prompt or both")
+    suffix = output.rsplit(".", 1)[-1].lower()
+    formats = {"png": "png", "exr": "exr"} if is_sequence(output) else {"mp4": "mp4", "mov": "prores"}
+    output_format = formats.get(suffix)
+    if output_format is None:
+        raise fail(f"--output {output}: use a .mp4, a .mov or a .png / .exr sequence pattern such as out.####.exr")
     try:
         pipe = cached_pipeline(model, device)
         settings = pipe.settings
         windows = pipe.window_spec(window, window_stride, window_blend, window_shift, free_noise)
         frames, info = read_video(video, frame_start, frame_end, size=(width, height),
-                                  side=settings["default_resolution"], multiple=settings["resolution_multiple"])
+                                  side=settings["default_resolution"], multiple=settings["resolution_multiple"],
+                                  fps=parse_rate(fps) if fps else None, timecode=timecode)
         reference = read_image(image_prompt) if image_prompt else None
     except (MediaError, ModelNotFound) as e:
         raise fail(str(e), 1) from None
@@ -407,8 +418,11 @@ def edit(
         edited = edit_frames(frames, prompt, reference, negative_prompt=negative_prompt, structure=structure,
                              content_scale=content_scale, temporal_scale=temporal_scale, steps=steps, seed=seed,
                              window=windows, model=model, device=device)
-    result = write_video(edited, str(output), info.rate, info.width, info.height)
-    out.print(f"[green]wrote[/] {output}: {result['frames']} frames at {result['fps']} fps, "
+    if output_format in ("png", "exr"):
+        result = write_sequence(edited, parse(storage.absolute(output)), info, output_format)
+    else:
+        result = write_movie(edited, storage.absolute(output), info, output_format)
+    out.print(f"[green]wrote[/] {result['url']}: {result['frames']} frames at {result['fps']} fps, "
               f"{result['width']}x{result['height']} in {time.monotonic() - t0:.1f} s")
 
 

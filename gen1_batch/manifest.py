@@ -16,10 +16,12 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from gen1_batch import storage
-from gen1_batch.media import OUTPUT_FORMATS
+from gen1_batch.media.timecode import is_timecode, parse_rate
+from gen1_batch.media.writer import OUTPUT_FORMATS
 from gen1_batch.model.settings import BLENDS
 
 MANIFEST_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -29,7 +31,7 @@ MAX_SEED = 2**63 - 1
 
 @dataclass(frozen=True)
 class Column:
-    kind: type  # str, int, float or bool
+    kind: type  # str, int, float, bool or Fraction (a frame rate)
     help: str
     required: bool = False
 
@@ -37,7 +39,8 @@ class Column:
 # The single source of truth for the schema: validation, the README table and `gen1 validate --help`.
 COLUMNS: dict[str, Column] = {
     "shot_id": Column(str, "Unique id; names the output folder, so letters, digits, '.', '_', '-' only.", True),
-    "video": Column(str, "Source video: a path (relative paths are relative to the manifest) or URL.", True),
+    "video": Column(str, "Source: a movie, or an image sequence as plate.####.exr, plate.%04d.dpx or "
+                    "plate.1001-1100#.png; a path (relative to the manifest) or URL.", True),
     "prompt": Column(str, "Text describing the wanted content. `prompt` and/or `image_prompt` is required."),
     "image_prompt": Column(str, "Reference image whose look the edit takes (path or URL)."),
     "negative_prompt": Column(str, "Text the edit steers away from (replaces the null content in guidance)."),
@@ -48,11 +51,17 @@ COLUMNS: dict[str, Column] = {
     "temporal_scale": Column(float, "ω_t, temporal guidance scale: 1 is the plain video model; above 1 "
                              "pushes temporal consistency (costs one extra UNet pass per step)."),
     "steps": Column(int, "Denoising steps. Default: the model's."),
-    "frame_start": Column(int, "First source frame to edit (inclusive, the source's own numbering)."),
+    "frame_start": Column(int, "First source frame to edit (inclusive, the source's own numbers: from 0 in a "
+                          "movie, the file numbers of a sequence)."),
     "frame_end": Column(int, "Last source frame to edit (inclusive)."),
     "width": Column(int, "Working width in pixels (multiple of 8). Default: from the model, keeping aspect."),
     "height": Column(int, "Working height in pixels (multiple of 8). Default: from the model, keeping aspect."),
-    "output_format": Column(str, f"Output container: {', '.join(OUTPUT_FORMATS)}."),
+    "output_format": Column(str, "mp4 (H.264, review), prores (ProRes 422 HQ .mov, editorial), png (16-bit "
+                            "sequence) or exr (half-float sequence)."),
+    "fps": Column(Fraction, "Frame rate of an image sequence, exact: 24, 25, 24000/1001 (23.976 means "
+                  "24000/1001). Default 24; movies carry their own."),
+    "timecode": Column(str, "Timecode of the first edited frame, HH:MM:SS:FF (; for drop-frame), for sources "
+                       "that carry none (a movie's own or an EXR/DPX header's wins)."),
     "window": Column(int, "Frames per sampling window. Default: the model's clip length (8 for both presets)."),
     "window_stride": Column(int, "Frames between window starts; window - stride frames overlap. "
                             "Default: half the window."),
@@ -138,6 +147,8 @@ class Shot:
     steps: int
     frame_start: int | None
     frame_end: int | None
+    fps: str | None
+    timecode: str | None
     width: int | None
     height: int | None
     output_format: str
@@ -251,6 +262,11 @@ def _coerce(value: Any, kind: type) -> Any:
         raise ValueError(f"expected true or false, got {value!r}")
     if isinstance(value, bool):
         raise ValueError(f"expected {kind.__name__}, got a boolean")
+    if kind is Fraction:
+        try:
+            return str(parse_rate(value))
+        except (ValueError, ZeroDivisionError, TypeError):
+            raise ValueError(f"expected a frame rate such as 24, 25 or 24000/1001, got {value!r}") from None
     if kind is str:
         if not isinstance(value, str):
             raise ValueError(f"expected text, got {value!r}")
@@ -300,6 +316,8 @@ def _check_range(column: str, value: Any) -> str | None:
         return f"must be one of {', '.join(OUTPUT_FORMATS)}, got {value!r}"
     if column in ("window", "window_stride") and value < 1:
         return f"must be at least 1, got {value}"
+    if column == "timecode" and not is_timecode(value):
+        return f"expected HH:MM:SS:FF (or HH:MM:SS;FF for drop-frame), got {value!r}"
     if column == "window_blend" and value not in BLENDS:
         return f"must be one of {', '.join(BLENDS)}, got {value!r}"
     return None
@@ -415,6 +433,8 @@ def _resolve(number: int, values: dict[str, Any], defaults: JobDefaults, manifes
         steps=pick("steps"),
         frame_start=values.get("frame_start"),
         frame_end=values.get("frame_end"),
+        fps=values.get("fps"),
+        timecode=values.get("timecode"),
         width=pick("width"),
         height=pick("height"),
         output_format=pick("output_format"),

@@ -20,3 +20,44 @@ def gen1(*args: str, check: int | None = None, timeout: int = 600) -> subprocess
     if check is not None:
         assert result.returncode == check, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result
+
+
+def encode_movie(path: str, frames, codec: str, pix_fmt: str, rate=24, options: dict | None = None,
+                 timecode: str | None = None) -> str:
+    """Encode uint8 RGB frames with any FFmpeg codec, to make the sources studios have."""
+    import av
+
+    with av.open(path, "w") as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
+        stream.options = options or {}
+        if timecode:
+            stream.metadata["timecode"] = timecode
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return path
+
+
+def encode_sequence(pattern: str, frames, codec: str, pix_fmt: str, first: int = 1001) -> str:
+    """Write uint8 RGB frames as numbered images (`pattern` with %04d), converted to `pix_fmt`."""
+    import av
+
+    with av.open(pattern, "w", format="image2", options={"start_number": str(first)}) as out:
+        stream = out.add_stream(codec, rate=24)
+        stream.width, stream.height, stream.pix_fmt = frames.shape[2], frames.shape[1], pix_fmt
+        if codec == "exr":
+            stream.options = {"format": "half"}
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            if codec == "exr":
+                import numpy as np
+
+                frame = av.VideoFrame.from_ndarray((image / 255.0).astype(np.float32), format="gbrpf32le")
+            frame = frame.reformat(format=pix_fmt)
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    return pattern

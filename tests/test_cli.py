@@ -69,7 +69,7 @@ def test_dry_run_prints_the_plan_without_loading_a_model(tmp_path, make_clip, mo
     result = invoke("run", url, "--output", str(tmp_path / "out"), "--dry-run", "--json")
     assert result.exit_code == 0
     (shot,) = json.loads(result.stdout)["shots"]
-    assert (shot["action"], shot["frames"], shot["working"]) == ("run", 20, "80x48")
+    assert (shot["action"], shot["frames"], shot["working"]) == ("run", 20, "96x48")  # 85x48 content, padded
     assert shot["windows"]["window_frames"] == 8 and shot["output"].endswith("a/a.mp4")
 
 

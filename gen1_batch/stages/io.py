@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import numpy as np
 from gen1_batch import storage
 from gen1_batch.config import JobConfig
 from gen1_batch.manifest import Shot
-from gen1_batch.media import VideoInfo, output_name, read_image, read_video, write_video
+from gen1_batch.media import VideoInfo, read_image, read_video, write_output
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
 from gen1_batch.stages.common import FAILED, OK, STAGES, batch_of, describe_error, rows_of, run_stage
 
@@ -23,7 +24,8 @@ def decode(batch: dict[str, np.ndarray], *, job: JobConfig) -> dict[str, np.ndar
     def process(row: dict[str, Any]) -> dict[str, Any]:
         shot = Shot.from_json(row["shot"])
         frames, info = read_video(shot.video, shot.frame_start, shot.frame_end, size=(shot.width, shot.height),
-                                  side=settings["default_resolution"], multiple=settings["resolution_multiple"])
+                                  side=settings["default_resolution"], multiple=settings["resolution_multiple"],
+                                  fps=Fraction(shot.fps) if shot.fps else None, timecode=shot.timecode)
         updates = {"frames": frames, "video_info": json.dumps(info.to_dict())}
         if shot.image_prompt:
             updates["reference"] = read_image(shot.image_prompt)
@@ -49,9 +51,7 @@ def write_shot(row: dict[str, Any], job: JobConfig) -> dict[str, Any]:
         start = time.perf_counter()
         try:
             storage.remove_stale_temporaries(folder)
-            info = VideoInfo.from_dict(video)
-            output = write_video(row["edited"], storage.join(folder, output_name(shot.shot_id, shot.output_format)),
-                                 info.rate, info.width, info.height, shot.output_format)
+            output = write_output(row["edited"], folder, shot.shot_id, VideoInfo.from_dict(video), shot.output_format)
         except Exception as error:
             row.update(status=FAILED, error_stage="write", error_type=type(error).__name__,
                        error_message=describe_error(error))

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from gen1_batch.media import MediaError, probe, read_video, working_size
+from gen1_batch.media.synthetic import synthetic_frames
+from tests.helpers import encode_movie, encode_sequence
 
 
 def test_reads_every_frame_at_the_working_size_with_an_exact_rate(make_clip):
@@ -90,3 +92,42 @@ def test_a_video_with_zero_frames_fails_with_the_file_name(tmp_path, container):
     with pytest.raises(MediaError, match=r"no video stream|not a readable video|no frames") as info:
         read_video(path)
     assert path in str(info.value)
+
+
+def test_a_damaged_frame_in_the_middle_is_reported_by_its_number(tmp_path):
+    path = encode_movie(str(tmp_path / "mj.avi"), synthetic_frames(6, 64, 48), "mjpeg", "yuvj420p")
+    data = bytearray(Path(path).read_bytes())
+    starts = [i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xD8]  # JPEG images
+    data[starts[3] + 2: starts[3] + 302] = bytes(300)  # FFmpeg would conceal this and carry on
+    Path(path).write_bytes(bytes(data))
+    with pytest.raises(MediaError, match=r"mj\.avi: frame 3 cannot be decoded"):
+        read_video(path)
+
+
+def test_an_unsupported_codec_is_named(tmp_path):
+    path = encode_movie(str(tmp_path / "src.avi"), synthetic_frames(3, 64, 48), "mpeg4", "yuv420p")
+    Path(path).write_bytes(Path(path).read_bytes().replace(b"FMP4", b"QQQQ"))  # a fourcc no decoder knows
+    with pytest.raises(MediaError, match=r"src\.avi: unsupported video codec"):
+        read_video(path)
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("delete", r"plate\.1003\.png: frame 1003 is missing"),
+    ("empty", r"plate\.1003\.png: frame 1003 is an empty file"),
+    ("garbage", r"plate\.1003\.png: frame 1003 cannot be decoded"),
+])
+def test_a_bad_frame_in_a_sequence_fails_the_shot_naming_the_file(tmp_path, damage, message):
+    encode_sequence(str(tmp_path / "plate.%04d.png"), synthetic_frames(5, 32, 16), "png", "rgb24")
+    frame = tmp_path / "plate.1003.png"
+    if damage == "delete":
+        frame.unlink()
+    else:
+        frame.write_bytes(b"" if damage == "empty" else b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(MediaError, match=message):
+        read_video(str(tmp_path / "plate.####.png"))
+
+
+def test_a_sequence_range_outside_the_files_is_refused(tmp_path):
+    encode_sequence(str(tmp_path / "plate.%04d.png"), synthetic_frames(3, 32, 16), "png", "rgb24")
+    with pytest.raises(MediaError, match=r"frames 1002-1010 are outside the sequence \(1001-1003\)"):
+        read_video(str(tmp_path / "plate.####.png"), 1002, 1010)
