@@ -26,4 +26,4 @@ def test_the_example_manifest_is_valid():
     from gen1_batch.manifest import load_manifest, missing_files
 
     shots = load_manifest(str(Path(__file__).parent.parent / "manifests" / "example.jsonl"), size_multiple=16)
-    assert len(shots) == 3 and not missing_files(shots)
+    assert len(shots) == 4 and not missing_files(shots)
