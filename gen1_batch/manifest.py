@@ -456,11 +456,23 @@ def problems_of(url: str, defaults: JobDefaults | None = None) -> list[Problem]:
 
 
 def missing_files(shots: Iterable[Shot]) -> list[Problem]:
-    """Videos and reference images that do not exist (one request per file, in parallel)."""
+    """Videos, sequence frames and reference images that do not exist (in parallel: on object
+    storage each check is a request)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    checks = [(s.row, col, getattr(s, col)) for s in shots for col in ("video", "image_prompt") if getattr(s, col)]
+    from gen1_batch.errors import ShotError
+    from gen1_batch.media import sequence
+
+    def check(shot: Shot, column: str) -> Problem | None:
+        path = getattr(shot, column)
+        if column == "video" and sequence.is_sequence(path):
+            try:
+                sequence.frame_range(sequence.parse(path), shot.frame_start, shot.frame_end)
+            except ShotError as e:
+                return Problem(shot.row, column, str(e))
+            return None
+        return None if storage.exists(path) else Problem(shot.row, column, f"file not found: {path}")
+
+    checks = [(s, col) for s in shots for col in ("video", "image_prompt") if getattr(s, col)]
     with ThreadPoolExecutor(max_workers=16) as pool:
-        found = list(pool.map(lambda c: storage.exists(c[2]), checks))
-    return [Problem(row, col, f"file not found: {path}")
-            for (row, col, path), ok in zip(checks, found, strict=True) if not ok]
+        return [p for p in pool.map(lambda c: check(*c), checks) if p]

@@ -144,3 +144,17 @@ def test_job_defaults_are_held_to_the_rules_of_a_row(tmp_path):
     found = {p.column: p.reason for p in problems(url, defaults=defaults) if p.row is None}
     assert set(found) == {"output_format", "window_blend", "width"}
     assert all(reason.startswith("job default: ") for reason in found.values())
+
+
+def test_missing_files_checks_every_frame_of_a_sequence(tmp_path):
+    from gen1_batch.media.synthetic import write_synthetic_clip
+
+    write_synthetic_clip(str(tmp_path / "plate.####.png"), frames=4, width=32, height=16, output_format="png")
+    (tmp_path / "plate.1003.png").unlink()
+    url = write_manifest(tmp_path / "m.jsonl", [
+        {"shot_id": "a", "video": "plate.####.png", "prompt": "p", "frame_start": 1001, "frame_end": 1002},
+        {"shot_id": "b", "video": "plate.####.png", "prompt": "p"},
+    ])
+    found = missing_files(load_manifest(url))
+    assert [(p.row, p.column) for p in found] == [(2, "video")]
+    assert "plate.1003.png: frame 1003 is missing" in found[0].reason

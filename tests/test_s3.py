@@ -63,8 +63,7 @@ def test_the_job_runs_on_s3_and_reports_the_missing_video(job):
 
 
 def test_a_movie_comes_back_with_its_range_rate_and_timecode(job):
-    fs, _ = job
-    frames, info = read_video("s3://studio/renders/night/street/street.mp4")
+    _, info = read_video("s3://studio/renders/night/street/street.mp4")
     assert (info.frames, info.rate, info.timecode) == (7, Fraction(24000, 1001), "01:00:00:02")
 
 
