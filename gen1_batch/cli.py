@@ -103,6 +103,8 @@ def run(
                                                  "Default: GPUs when the cluster has them.")] = [],  # noqa: B006
     retries: Annotated[int, typer.Option(min=0, help="Restarts of a crashed worker, and retries of its shot.")] = 2,
     device: Annotated[str | None, typer.Option(help="Force the model device: cpu or cuda.")] = None,
+    threshold: Annotated[float, typer.Option(help="Frame consistency below which a shot stands out in "
+                                                  "index.html (the page can change it).")] = 0.9,
     json_output: JsonOpt = False,
 ) -> None:
     """Edit every shot of a manifest and write {output}/{shot_id}/ (video, report.json),
@@ -156,13 +158,12 @@ def run(
               f"(model {model}, output {job.output})")
     if to_run:
         reports = _edit_shots(to_run, job, address, overrides)
-    from gen1_batch.report.summary import write_summary
+    from gen1_batch.report.summary import write_index, write_summary
 
-    summary = write_summary(
-        job.output, job.manifest, ref.to_dict(),
-        [(reports[p.shot.shot_id], True) if p.shot.shot_id in reports else (p.previous, False)
-         for p in planned if p.shot.shot_id in reports or p.previous],
-        started_at, time.monotonic() - t0)
+    finished = [(reports[p.shot.shot_id], True) if p.shot.shot_id in reports else (p.previous, False)
+                for p in planned if p.shot.shot_id in reports or p.previous]
+    summary = write_summary(job.output, job.manifest, ref.to_dict(), finished, started_at, time.monotonic() - t0)
+    summary["index"] = write_index(job.output, [report for report, _ in finished], threshold)
     not_run = [p.shot.shot_id for p in planned if p.shot.shot_id not in reports and not p.previous]
     _print_summary(summary, not_run, json_output)
     if summary["counts"]["failed"]:
@@ -248,7 +249,7 @@ def _print_summary(summary: dict[str, Any], not_run: list[str], json_output: boo
     colour = "red" if c["failed"] else "green"
     out.print(f"[{colour}]{c['succeeded']} succeeded, {c['failed']} failed[/] of {c['shots']} shot(s); "
               f"{c['ran']} edited now, {c['skipped']} from earlier runs; {summary['wall_seconds']:.1f} s. "
-              f"Summary: {storage.join(summary['output'], 'summary.json')}")
+              f"Report: {summary['index']}")
     for f in summary["failed"]:
         out.print(f"  [red]failed[/] {f['shot_id']} at {f['error_stage']}: {f['error_type']}: {f['error_message']}")
     if not_run:
@@ -286,35 +287,54 @@ def validate(
 def report(
     output: Annotated[str, typer.Argument(help="A job's output folder or URL.")],
     failed: Annotated[bool, typer.Option("--failed", help="Only failed shots, with their errors.")] = False,
+    threshold: Annotated[float, typer.Option(help="Frame consistency below which a shot is an outlier.")] = 0.9,
+    stages: Annotated[bool, typer.Option("--stages", help="Seconds of every stage, not only the total.")] = False,
+    html: Annotated[bool, typer.Option("--html", help="Also (re)write {output}/index.html.")] = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Per-shot status, timings and errors of a job's output, read from its shots' reports."""
-    from gen1_batch.report.summary import collect_reports, result_row
+    """Per-shot status, metrics, timings and errors of a job, read from its shots' reports (the same
+    as index.html, in the terminal)."""
+    from gen1_batch.report.summary import collect_reports, result_row, write_index
     from gen1_batch.stages.common import STAGES
 
     try:
-        rows = [result_row(r, ran=True) for r in collect_reports(output)]
+        reports = collect_reports(output)
     except FileNotFoundError as e:
         raise fail(str(e)) from None
+    if html:
+        log.print(f"wrote {write_index(output, reports, threshold)}")
+    rows = [result_row(r, ran=True) for r in reports]
+    for r in rows:
+        r.pop("ran")
+        consistency = r["frame_consistency"]
+        r["outlier"] = r["status"] == "succeeded" and consistency is not None and consistency < threshold
     if failed:
         rows = [r for r in rows if r["status"] != "succeeded"]
     if json_output:
-        for r in rows:
-            r.pop("ran")
         out.print_json(json.dumps(rows))
         return
     succeeded = sum(r["status"] == "succeeded" for r in rows)
-    table = Table(title=f"{output}: {succeeded} succeeded, {len(rows) - succeeded} failed", title_justify="left")
+    outliers = sum(r["outlier"] for r in rows)
+    table = Table(title=f"{output}: {succeeded} succeeded, {len(rows) - succeeded} failed, {outliers} below "
+                        f"frame consistency {threshold}", title_justify="left")
     table.add_column("shot", no_wrap=True)
     table.add_column("status")
-    for name in ("frames", "fps", *STAGES, "total s"):
+    metric_columns = {"frame_consistency": "frame cons.", "prompt_consistency": "prompt cons.",
+                      "structure_error": "struct. err."}
+    timing = [f"seconds_{s}" for s in STAGES] if stages else []
+    for name in ("frames", "fps", *metric_columns.values(), *(c.removeprefix("seconds_") for c in timing), "s"):
         table.add_column(name, justify="right")
+
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f}"
+
     for r in rows:
-        ok = r["status"] == "succeeded"
-        table.add_row(r["shot_id"], f"[green]{r['status']}[/]" if ok else f"[red]{r['error_stage']}[/]",
-                      str(r["frames"] or ""), r["fps"] or "",
-                      *[f"{r[f'seconds_{s}']:.2f}" if r[f"seconds_{s}"] else "-" for s in STAGES],
-                      f"{r['seconds_total'] or 0:.2f}")
+        status = (f"[red]{r['error_stage']}[/]" if r["status"] != "succeeded"
+                  else "[yellow]outlier[/]" if r["outlier"] else "[green]ok[/]")
+        prompt = r["prompt_consistency"] if r["prompt_consistency"] is not None else r["reference_consistency"]
+        table.add_row(r["shot_id"], status, str(r["frames"] or ""), r["fps"] or "", number(r["frame_consistency"]),
+                      number(prompt), number(r["structure_error"]), *[number(r[c]) for c in timing],
+                      f"{r['seconds_total'] or 0:.1f}")
     out.print(table)
     for r in rows:
         if r["status"] != "succeeded":

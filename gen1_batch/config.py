@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from gen1_batch.model.loading import ModelRef
 
-MODEL_STAGES = ("depth", "content", "diffusion")
+MODEL_STAGES = ("depth", "content", "diffusion", "metrics")
 
 
 @dataclass(frozen=True)
@@ -28,26 +28,30 @@ class StageResources:
 def default_resources(cpus: float, gpus: float) -> dict[str, StageResources]:
     """GPUs when the cluster has them, CPU otherwise.
 
-    On GPUs the depth and CLIP models share a GPU, and every further GPU runs a diffusion actor;
-    on CPU the model actors take a share of the cores each so that all stages fit on one machine,
-    and the diffusion actor (the long one) lets torch use every core.
+    On GPUs the depth, CLIP and metrics models share one GPU (half of it on a one-GPU machine),
+    and every other GPU runs a diffusion actor. On CPU the model actors each take a share of the
+    cores, leaving room for decode and write tasks so that every stage fits on one machine, and
+    the diffusion actor (the long one) lets torch use every core.
     """
     if gpus >= 1:
-        diffusion_gpus = 1.0 if gpus >= 2 else 0.5
+        shared = 0.5 if gpus < 2 else 0.75  # of one GPU, for the three light model stages together
+        light = StageResources(actors=1, num_cpus=1, num_gpus=shared / 3)
         return {
             "decode": StageResources(num_cpus=1),
-            "depth": StageResources(actors=1, num_cpus=1, num_gpus=0.25),
-            "content": StageResources(actors=1, num_cpus=1, num_gpus=0.25),
-            "diffusion": StageResources(actors=max(1, int(gpus - 0.5)), min_actors=1, num_cpus=1,
-                                        num_gpus=diffusion_gpus),
+            "depth": light,
+            "content": light,
+            "metrics": light,
+            "diffusion": StageResources(actors=max(1, int(gpus - shared)), min_actors=1, num_cpus=1,
+                                        num_gpus=1.0 if gpus >= 2 else 1 - shared),
             "write": StageResources(num_cpus=1),
         }
-    share = min(1.0, cpus / 4)
+    share = min(1.0, cpus / (len(MODEL_STAGES) + 1))
     return {
         "decode": StageResources(num_cpus=min(1.0, cpus / 8)),
         "depth": StageResources(actors=1, num_cpus=share, torch_threads=1),
         "content": StageResources(actors=1, num_cpus=share, torch_threads=1),
         "diffusion": StageResources(actors=1, num_cpus=share, torch_threads=max(1, int(cpus))),
+        "metrics": StageResources(actors=1, num_cpus=share, torch_threads=1),
         "write": StageResources(num_cpus=min(1.0, cpus / 8)),
     }
 

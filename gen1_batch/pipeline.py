@@ -1,6 +1,6 @@
 """The batch job as one Ray Data dataflow:
 
-    manifest rows → decode → depth → CLIP content → diffusion → encode + write
+    manifest rows → decode → depth → CLIP content → diffusion → metrics → encode + write
 
 One row is one shot and one block, so a worker crash costs only the shot it held. Decode and write
 are CPU tasks; each model stage is an actor pool holding its part of the model. Every shot comes
@@ -27,7 +27,7 @@ from gen1_batch.manifest import Shot
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
 from gen1_batch.stages.common import STAGES, initial_row
 from gen1_batch.stages.io import decode, write
-from gen1_batch.stages.models import ContentStage, DepthStage, DiffusionStage
+from gen1_batch.stages.models import ContentStage, DepthStage, DiffusionStage, MetricsStage
 
 # Environment the workers need to reach storage and model hubs the way the driver does.
 FORWARDED_ENV_PREFIXES = ("AWS_", "GOOGLE_", "GCS_", "GCSFS_", "FSSPEC_", "HF_", "HUGGINGFACE_", "GEN1_", "AZURE_")
@@ -112,6 +112,7 @@ def build_dataset(shots: list[Shot], job: JobConfig) -> Dataset:
         ds = ds.map_batches(DepthStage, **_actor_stage(job, "depth"))
         ds = ds.map_batches(ContentStage, **_actor_stage(job, "content"))
         ds = ds.map_batches(DiffusionStage, **_actor_stage(job, "diffusion"))
+        ds = ds.map_batches(MetricsStage, **_actor_stage(job, "metrics"))
         ds = ds.map_batches(write, fn_kwargs={"job": job}, **_task_stage(job, "write"))
     return ds
 

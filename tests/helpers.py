@@ -64,3 +64,26 @@ def encode_sequence(pattern: str, frames, codec: str, pix_fmt: str, first: int =
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
     return pattern
+
+
+def browser_dom(url: str) -> str:
+    """The page's DOM after it loaded and ran its scripts, in headless Chromium (Debian's package)."""
+    import os
+    import shutil
+    import tempfile
+
+    import pytest
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI needs Debian's chromium for the browser tests (.ci/run installs it)")
+        pytest.skip("chromium is not installed")
+    with tempfile.TemporaryDirectory(prefix="gen1-chromium-") as profile:
+        result = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={profile}", "--virtual-time-budget=5000", "--dump-dom", url],
+            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout

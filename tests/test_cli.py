@@ -90,16 +90,22 @@ def test_a_finished_job_run_again_starts_no_ray_and_loads_no_model(tmp_path, mon
     assert summary["counts"] == {"shots": 1, "succeeded": 1, "failed": 0, "ran": 0, "skipped": 1}
 
 
-def test_report_reads_the_shot_reports(tmp_path):
+def test_report_reads_the_shot_reports_and_flags_outliers(tmp_path):
     out = str(tmp_path / "out")
-    for sid, status in (("a", "succeeded"), ("b", "failed")):
+    for sid, status, consistency in (("a", "succeeded", 0.97), ("b", "failed", None), ("c", "succeeded", 0.6)):
         storage.write_json_atomic(report_url(out, sid), {
             "shot_id": sid, "status": status, "seconds": {"decode": 0.5, "total": 0.5},
+            "metrics": {"frame_consistency": consistency} if consistency else None,
             "error": None if status == "succeeded" else {"stage": "decode", "type": "MediaError", "message": "x"}})
-    assert [r["shot_id"] for r in json.loads(invoke("report", out, "--json").stdout)] == ["a", "b"]
+    rows = json.loads(invoke("report", out, "--json", "--threshold", "0.9").stdout)
+    assert [(r["shot_id"], r["outlier"]) for r in rows] == [("a", False), ("b", False), ("c", True)]
     failed = json.loads(invoke("report", out, "--json", "--failed").stdout)
     assert [(r["shot_id"], r["error_type"]) for r in failed] == [("b", "MediaError")]
-    assert "MediaError" in invoke("report", out).stdout
+    table = runner.invoke(app, ["report", out, "--stages"], env={"COLUMNS": "160"}).stdout
+    assert "MediaError" in table and "outlier" in table and "diffusion" in table
+    assert not (tmp_path / "out" / "index.html").exists()
+    invoke("report", out, "--html")
+    assert "index.html" in {p.name for p in (tmp_path / "out").iterdir()}
     assert invoke("report", str(tmp_path / "none")).exit_code == 2
 
 

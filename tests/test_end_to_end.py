@@ -15,7 +15,7 @@ from PIL import Image
 from gen1_batch.manifest import default_seed
 from gen1_batch.media import read_video
 from gen1_batch.media.synthetic import synthetic_frames, write_synthetic_clip
-from tests.helpers import gen1, write_manifest
+from tests.helpers import browser_dom, gen1, write_manifest
 
 GOOD = {  # shot -> (frames, width, height, fps, range) of its source
     "street": (12, 64, 48, Fraction(24000, 1001), None),
@@ -75,7 +75,7 @@ def test_each_good_shot_has_its_video_with_the_source_ranges_frames_rate_and_siz
 @pytest.mark.parametrize("shot_id", list(GOOD))
 def test_a_good_shots_report_says_what_was_done(job, shot_id):
     r = report(job, shot_id)
-    assert (r["schema_version"], r["status"], r["error"]) == (1, "succeeded", None)
+    assert (r["schema_version"], r["status"], r["error"]) == (2, "succeeded", None)
     assert r["input"]["frames"] == r["output"]["frames"] and r["input"]["fps"] == r["output"]["fps"]
     assert r["params"]["steps"] == 4 and r["seed"] == default_seed(shot_id)  # tiny's default steps
     assert r["model"]["id"] == "tiny" and r["model"]["random_weights"] is True and r["model"]["weights"] == "random"
@@ -97,7 +97,7 @@ def test_a_broken_shot_gets_a_failed_report_naming_the_file_and_nothing_else(job
     r = report(job, shot_id)
     assert (r["status"], r["error"]["stage"], r["error"]["type"]) == ("failed", "decode", "MediaError")
     assert file in r["error"]["message"] and reason in r["error"]["message"]
-    assert sorted(p.name for p in (job["out"] / shot_id).iterdir()) == ["report.json"]
+    assert sorted(p.name for p in (job["out"] / shot_id).iterdir()) == ["report.html", "report.json"]
 
 
 def test_summary_and_results_have_one_row_per_shot(job):
@@ -147,3 +147,29 @@ def test_gen1_edit_runs_the_same_model_code_as_the_batch(job, tmp_path):
     batch, _ = read_video(str(job["out"] / "street" / "street.mp4"), size=(64, 48))
     per_frame = np.abs(single.astype(int) - batch.astype(int)).mean(axis=(1, 2, 3))
     assert per_frame.max() < 2, per_frame
+
+
+def test_the_index_page_lists_every_shot_in_a_browser(job):
+    dom = browser_dom((job["out"] / "index.html").as_uri())
+    for shot_id in [*GOOD, "missing", "corrupt"]:
+        assert f'href="{shot_id}/report.html"' in dom
+    assert "5 of 5 shots" in dom
+    assert dom.count('<tr class="failed">') == 2
+
+
+def test_a_shot_page_shows_its_images_and_clip_in_a_browser(job, tmp_path):
+    dom = browser_dom((job["out"] / "yard" / "report.html").as_uri())
+    assert 'src="contact.jpg"' in dom and 'src="reference.jpg"' in dom and 'src="preview.mp4"' not in dom
+    assert '<video src="yard.mp4"' in dom
+    assert 'data-missing="1"' not in dom  # every picture loaded
+    broken = tmp_path / "yard"
+    shutil.copytree(job["out"] / "yard", broken)
+    (broken / "contact.jpg").unlink()
+    assert 'data-missing="1"' in browser_dom((broken / "report.html").as_uri())
+
+
+def test_reports_carry_the_metrics(job):
+    metrics = report(job, "yard")["metrics"]
+    assert 0 < metrics["frame_consistency"] <= 1 and metrics["structure_error"] >= 0
+    assert "reference_consistency" in metrics and "prompt_consistency" not in metrics
+    assert "prompt_consistency" in report(job, "street")["metrics"]

@@ -23,7 +23,7 @@ from transformers import (
     DPTForDepthEstimation,
 )
 
-from gen1_batch.model.content import clip_preprocess, embed_images, prior_image_embeddings
+from gen1_batch.model.content import clip_preprocess, embed_images, encode_text, prior_image_embeddings
 from gen1_batch.model.sampler import SamplingStats, sample
 from gen1_batch.model.settings import COMPONENTS, DEFAULT_SETTINGS
 from gen1_batch.model.structure import normalize_depth, obscure_depth
@@ -149,6 +149,25 @@ class Gen1Pipeline(DiffusionPipeline):
         content = torch.stack(embeddings).mean(0)
         null = text_embeddings[negative_prompt] if negative_prompt is not None else torch.zeros_like(content)
         return content.cpu().numpy(), null.cpu().numpy()
+
+    @torch.no_grad()
+    def embed_frames(self, frames: np.ndarray) -> np.ndarray:
+        """CLIP image embeddings of uint8 f×h×w×3 frames (f×d), a few frames per call."""
+        self._require("image_encoder")
+        s = self.settings
+        batch = s["depth_batch"]
+        out = []
+        for i in range(0, len(frames), batch):
+            x = as_tensor(np.ascontiguousarray(frames[i: i + batch])).to(self.image_encoder.device)
+            out.append(embed_images(self.image_encoder, clip_preprocess(x, s["clip_size"], s["clip_mean"],
+                                                                        s["clip_std"])).float().cpu())
+        return torch.cat(out).numpy()
+
+    @torch.no_grad()
+    def embed_text(self, text: str) -> np.ndarray:
+        """The CLIP text embedding of `text` (d), in the space of the image embeddings."""
+        self._require("text_encoder", "tokenizer")
+        return encode_text(self.tokenizer, self.text_encoder, [text])[0][0].float().cpu().numpy()
 
     @torch.no_grad()
     def encode_structure(self, depth: np.ndarray, level: int) -> torch.Tensor:

@@ -35,4 +35,5 @@ STAGE_COMPONENTS = {
     "depth": ("depth_estimator",),
     "content": ("image_encoder", "text_encoder", "tokenizer", "prior", "prior_scheduler"),
     "diffusion": ("vae", "unet", "scheduler"),
+    "metrics": ("depth_estimator", "image_encoder", "text_encoder", "tokenizer"),
 }

@@ -15,7 +15,7 @@ from gen1_batch.config import JobConfig
 from gen1_batch.manifest import Shot
 from gen1_batch.model.loading import combined_fingerprint
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: metrics, artifacts, model.random_parts
 REPORT_NAME = "report.json"
 SUCCEEDED, FAILED = "succeeded", "failed"
 
@@ -36,13 +36,15 @@ def model_section(job: JobConfig, fingerprints: dict[str, str]) -> dict[str, Any
         "components": fingerprints,
         # Said plainly: an output from untrained weights is not an edit anyone should review as one.
         "random_weights": bool(random_parts),
+        "random_parts": random_parts,
         "weights": "random" if "all" in random_parts else "partly random" if random_parts else "trained",
     }
 
 
 def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, video: dict[str, Any] | None,
                 output: dict[str, Any] | None, seconds: dict[str, float], fingerprints: dict[str, str],
-                sampling: dict[str, Any] | None) -> dict[str, Any]:
+                sampling: dict[str, Any] | None, metrics: dict[str, Any] | None = None,
+                artifacts: dict[str, str] | None = None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "shot_id": shot.shot_id,
@@ -54,8 +56,10 @@ def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, vid
         "seed": shot.seed,
         "model": model_section(job, fingerprints),
         "sampling": sampling or None,
+        "metrics": metrics or None,
         "seconds": {**{k: round(v, 4) for k, v in seconds.items()}, "total": round(sum(seconds.values()), 4)},
         "output": output,
+        "artifacts": artifacts or {},  # report pictures and the playable clip, beside the output
         "job": {"manifest": job.manifest, "output": job.output, "gen1_version": __version__,
                 "host": socket.gethostname()},
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -11,11 +11,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gen1_batch import storage
+from gen1_batch.report.html import DEFAULT_THRESHOLD, INDEX_NAME, counts_of, index_page, index_row
 from gen1_batch.report.schema import FAILED, REPORT_NAME, SCHEMA_VERSION, SUCCEEDED
 from gen1_batch.stages.common import STAGES
 
 SUMMARY_NAME = "summary.json"
 RESULTS_NAME = "results.parquet"
+METRICS = ("frame_consistency", "prompt_consistency", "reference_consistency", "structure_error",
+           "source_frame_consistency")
 
 RESULTS_SCHEMA = pa.schema([
     ("shot_id", pa.string()),
@@ -33,6 +36,7 @@ RESULTS_SCHEMA = pa.schema([
     ("output_bytes", pa.int64()),
     *[(f"seconds_{s}", pa.float64()) for s in STAGES],
     ("seconds_total", pa.float64()),
+    *[(m, pa.float64()) for m in METRICS],
     ("params_hash", pa.string()),
     ("model_key", pa.string()),
     ("model_fingerprint", pa.string()),
@@ -47,6 +51,7 @@ def result_row(report: dict[str, Any], ran: bool) -> dict[str, Any]:
     output = report.get("output") or {}
     seconds = report.get("seconds") or {}
     model = report.get("model") or {}
+    metrics = report.get("metrics") or {}
     return {
         "shot_id": report["shot_id"],
         "status": report["status"],
@@ -63,6 +68,7 @@ def result_row(report: dict[str, Any], ran: bool) -> dict[str, Any]:
         "output_bytes": output.get("bytes"),
         **{f"seconds_{s}": seconds.get(s) for s in STAGES},
         "seconds_total": seconds.get("total"),
+        **{m: metrics.get(m) for m in METRICS},
         "params_hash": report.get("params_hash"),
         "model_key": model.get("key"),
         "model_fingerprint": model.get("fingerprint"),
@@ -98,6 +104,14 @@ def write_summary(output: str, manifest: str, model: dict[str, Any], reports: li
     storage.write_bytes_atomic(storage.join(output, RESULTS_NAME), buffer.getvalue())
     storage.write_json_atomic(storage.join(output, SUMMARY_NAME), summary)
     return summary
+
+
+def write_index(output: str, reports: list[dict[str, Any]], threshold: float = DEFAULT_THRESHOLD) -> str:
+    """index.html for every shot report of a job; returns its URL."""
+    url = storage.join(output, INDEX_NAME)
+    page = index_page(f"gen1 job: {output}", [index_row(r) for r in reports], counts_of(reports), threshold)
+    storage.write_bytes_atomic(url, page.encode())
+    return url
 
 
 def collect_reports(output: str) -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ import numpy as np
 from gen1_batch.errors import ShotError
 
 OK, FAILED = "ok", "failed"
-STAGES = ("decode", "depth", "content", "diffusion", "write")
+STAGES = ("decode", "depth", "content", "diffusion", "metrics", "write")
 
 # Heavy columns and their empty value, for failed rows.
 EMPTY: dict[str, Callable[[], np.ndarray]] = {
@@ -42,6 +42,7 @@ def initial_row(shot_json: str, shot_id: str) -> dict[str, Any]:
         "video_info": "{}",
         "sampling": "{}",
         "fingerprints": "{}",
+        "metrics": "{}",
     }
     row.update({f"seconds_{s}": 0.0 for s in STAGES})
     row.update({key: empty() for key, empty in EMPTY.items()})

@@ -13,6 +13,8 @@ from gen1_batch import storage
 from gen1_batch.config import JobConfig
 from gen1_batch.manifest import Shot
 from gen1_batch.media import VideoInfo, read_image, read_video, write_output
+from gen1_batch.report.artifacts import write_artifacts
+from gen1_batch.report.html import SHOT_PAGE, shot_page
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
 from gen1_batch.stages.common import FAILED, OK, STAGES, batch_of, describe_error, rows_of, run_stage
 
@@ -60,11 +62,23 @@ def write_shot(row: dict[str, Any], job: JobConfig) -> dict[str, Any]:
     if row["status"] != OK:
         error = {"stage": str(row["error_stage"]), "type": str(row["error_type"]),
                  "message": str(row["error_message"])}
+    artifacts, artifact_error = {}, None
+    try:
+        if video:
+            info = VideoInfo.from_dict(video)
+            artifacts = write_artifacts(folder, row, info.layout, info.frame_start, info.fps, output)
+    except Exception as e:  # a report picture that cannot be made must not fail a finished edit
+        artifact_error = describe_error(e)
     report = shot_report(
         shot=shot, job=job, error=error, video=video, output=output,
         seconds={s: float(row[f"seconds_{s}"]) for s in STAGES},
         fingerprints=json.loads(row["fingerprints"]),
         sampling=json.loads(row["sampling"]) or None,
+        metrics=json.loads(row["metrics"]) or None,
+        artifacts=artifacts,
     )
-    storage.write_json_atomic(storage.join(folder, REPORT_NAME), report)
+    if artifact_error:
+        report["artifact_error"] = artifact_error
+    storage.write_bytes_atomic(storage.join(folder, SHOT_PAGE), shot_page(report, artifacts).encode())
+    storage.write_json_atomic(storage.join(folder, REPORT_NAME), report)  # last: marks the shot done
     return {"shot_id": shot.shot_id, "status": report["status"], "report": json.dumps(report)}

@@ -10,7 +10,10 @@ import numpy as np
 
 from gen1_batch.config import JobConfig
 from gen1_batch.manifest import Shot
+from gen1_batch.media.canvas import crop
+from gen1_batch.media.reader import VideoInfo
 from gen1_batch.model.windows import WindowSpec, describe_plan
+from gen1_batch.report import metrics
 from gen1_batch.stages.common import add_fingerprints, quiet_model_logs, run_stage, set_torch_threads
 
 
@@ -64,6 +67,29 @@ class ContentStage(ModelStage):
         reference = row["reference"] if row["reference"].size else None
         content, null = self.pipe.encode_content(shot.prompt, reference, shot.negative_prompt, seed=shot.seed)
         return {"content": content, "null_content": null}
+
+
+class MetricsStage(ModelStage):
+    """Frame consistency, prompt consistency and structure error of the edit (report.metrics)."""
+
+    name = "metrics"
+
+    def process(self, row: dict[str, Any], shot: Shot) -> dict[str, Any]:
+        layout = VideoInfo.from_dict(json.loads(row["video_info"])).layout
+        edited, source = crop(row["edited"], layout), crop(row["frames"], layout)
+        embeddings = self.pipe.embed_frames(edited)
+        found: dict[str, float | None] = {
+            "frame_consistency": metrics.frame_consistency(embeddings),
+            "source_frame_consistency": metrics.frame_consistency(self.pipe.embed_frames(source)),
+            "structure_error": metrics.structure_error(crop(row["depth"], layout),
+                                                       crop(self.pipe.estimate_depth(row["edited"]), layout)),
+        }
+        if shot.prompt:
+            found["prompt_consistency"] = metrics.prompt_consistency(embeddings, self.pipe.embed_text(shot.prompt))
+        if row["reference"].size:
+            reference = self.pipe.embed_frames(row["reference"][None])[0]
+            found["reference_consistency"] = metrics.prompt_consistency(embeddings, reference)
+        return {"metrics": json.dumps({k: None if v is None else round(v, 6) for k, v in found.items()})}
 
 
 class DiffusionStage(ModelStage):
