@@ -60,9 +60,9 @@ def sequential(shots: list, model: str, output: Path) -> dict:
         seconds["decode"] += (t1 := time.perf_counter()) - t
         depth = pipe.estimate_depth(frames)
         seconds["depth"] += (t2 := time.perf_counter()) - t1
-        content, null = pipe.encode_content(shot.prompt, None, shot.negative_prompt, seed=shot.seed)
+        conditioning = pipe.encode_content(shot.prompt, None, shot.negative_prompt, seed=shot.seed)
         seconds["content"] += (t3 := time.perf_counter()) - t2
-        edited, _ = pipe.generate(depth, content, null, structure=shot.structure, content_scale=shot.content_scale,
+        edited, _ = pipe.generate(depth, conditioning, structure=shot.structure, content_scale=shot.content_scale,
                                   temporal_scale=shot.temporal_scale, steps=shot.steps, seed=shot.seed)
         seconds["diffusion"] += (t4 := time.perf_counter()) - t3
         write_video(edited, str(output / shot.shot_id / output_name(shot.shot_id, "mp4")), info.rate, info.width,

@@ -103,6 +103,8 @@ def run(
                                                  "Default: GPUs when the cluster has them.")] = [],  # noqa: B006
     retries: Annotated[int, typer.Option(min=0, help="Restarts of a crashed worker, and retries of its shot.")] = 2,
     device: Annotated[str | None, typer.Option(help="Force the model device: cpu or cuda.")] = None,
+    max_batch: Annotated[int | None, typer.Option(min=1, help="Clips (window × guidance pass) per UNet call; "
+                                                              "lower it if a GPU runs out of memory.")] = None,
     threshold: Annotated[float, typer.Option(help="Frame consistency below which a shot stands out in "
                                                   "index.html (the page can change it).")] = 0.9,
     json_output: JsonOpt = False,
@@ -141,7 +143,7 @@ def run(
         overrides.setdefault(stage, {})["num_gpus"] = amount
 
     job = JobConfig(manifest=storage.absolute(manifest), output=storage.absolute(output), model=ref,
-                    retries=retries, device=device)
+                    retries=retries, device=device, max_batch=max_batch)
     planned = plan_shots(shots, job, force=force, only_failed=only_failed)
     to_run = [p.shot for p in planned if p.action == RUN]
     if ref.random_weights:

@@ -65,3 +65,4 @@ class JobConfig:
     retries: int = 2  # restarts of a crashed worker, and retries of the shot it held
     device: str | None = None  # force "cpu" or "cuda"; default: CUDA where the actor has a GPU
     dtype: str = "auto"  # float16 on CUDA, float32 on CPU; or "float32", "bfloat16", ...
+    max_batch: int | None = None  # clips per UNet call in the diffusion stage (default: the model's)

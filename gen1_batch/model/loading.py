@@ -17,7 +17,7 @@ from typing import Any
 
 from gen1_batch import storage
 from gen1_batch.model.presets import PRESETS
-from gen1_batch.model.settings import COMPONENTS, DEFAULT_SETTINGS
+from gen1_batch.model.settings import DEFAULT_SETTINGS, PIPELINES
 
 MODEL_INDEX = "model_index.json"
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
@@ -37,6 +37,12 @@ class ModelRef:
     location: str
     key: str  # changes whenever the weights change
     settings: dict[str, Any] = field(default_factory=dict)
+    pipeline: str = "Gen1Pipeline"  # the pipeline class (settings.PIPELINES)
+
+    def components(self, stage: str | None = None) -> tuple[str, ...]:
+        """The components of the model, or of one batch stage."""
+        spec = PIPELINES[self.pipeline]
+        return spec["components"] if stage is None else spec["stages"][stage]
 
     @property
     def random_weights(self) -> list[str]:
@@ -44,7 +50,7 @@ class ModelRef:
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.spec, "kind": self.kind, "location": self.location, "key": self.key,
-                "random_weights": self.random_weights}
+                "pipeline": self.pipeline, "random_weights": self.random_weights}
 
 
 def _listing_key(entries: list[tuple[str, Any, Any]]) -> str:
@@ -54,6 +60,13 @@ def _listing_key(entries: list[tuple[str, Any, Any]]) -> str:
 
 def _settings_from_index(index: dict[str, Any]) -> dict[str, Any]:
     return {**DEFAULT_SETTINGS, **index.get("settings", {})}
+
+
+def _pipeline_of(spec: str, index: dict[str, Any]) -> str:
+    name = index.get("_class_name", "Gen1Pipeline")
+    if name not in PIPELINES:
+        raise ModelNotFound(f"{spec}: {MODEL_INDEX} names pipeline {name}; gen1-batch runs {', '.join(PIPELINES)}")
+    return name
 
 
 def _check_components(spec: str, index: dict[str, Any], folders: set[str]) -> None:
@@ -70,7 +83,8 @@ def describe_model(spec: str) -> ModelRef:
     if spec in PRESETS:
 
         preset = PRESETS[spec]
-        return ModelRef(spec, "preset", spec, preset.key(), {**DEFAULT_SETTINGS, **preset.settings})
+        return ModelRef(spec, "preset", spec, preset.key(), {**DEFAULT_SETTINGS, **preset.settings},
+                        preset.pipeline)
     if os.path.isdir(spec) or spec.startswith("file://"):
         root = os.path.abspath(spec.removeprefix("file://"))
         index_path = os.path.join(root, MODEL_INDEX)
@@ -84,7 +98,8 @@ def describe_model(spec: str) -> ModelRef:
         with open(index_path) as f:
             index = json.load(f)
         _check_components(spec, index, {n for n in os.listdir(root) if os.path.isdir(os.path.join(root, n))})
-        return ModelRef(spec, "dir", root, _listing_key(entries), _settings_from_index(index))
+        return ModelRef(spec, "dir", root, _listing_key(entries), _settings_from_index(index),
+                        _pipeline_of(spec, index))
     if storage.is_url(spec):
         fs, path = storage.filesystem(spec)
         try:
@@ -100,7 +115,8 @@ def describe_model(spec: str) -> ModelRef:
         index = json.loads(fs.cat_file(index_path))
         prefix = path.rstrip("/") + "/"
         _check_components(spec, index, {p[len(prefix):].split("/")[0] for p in found if p.startswith(prefix)})
-        return ModelRef(spec, "url", spec, _listing_key(entries), _settings_from_index(index))
+        return ModelRef(spec, "url", spec, _listing_key(entries), _settings_from_index(index),
+                        _pipeline_of(spec, index))
     if HUB_ID.match(spec):
         from huggingface_hub import hf_hub_download
 
@@ -112,7 +128,7 @@ def describe_model(spec: str) -> ModelRef:
         commit = os.path.basename(os.path.dirname(index_path))  # .../snapshots/<commit>/model_index.json
         with open(index_path) as f:
             index = json.load(f)
-        return ModelRef(spec, "hub", repo, f"{repo}@{commit}", _settings_from_index(index))
+        return ModelRef(spec, "hub", repo, f"{repo}@{commit}", _settings_from_index(index), _pipeline_of(spec, index))
     raise ModelNotFound(f"{spec!r} is not a preset ({', '.join(PRESETS)}), a model folder, a URL or a hub id")
 
 
@@ -144,11 +160,10 @@ def load_components(spec: str | ModelRef, names: list[str] | tuple[str, ...] | N
     """Load the named components (all when None) of a model, each from its own subfolder."""
     import torch
 
-    from gen1_batch.model.pipeline_gen1 import own_aligned_memory
-
+    from gen1_batch.model.base import own_aligned_memory
 
     ref = spec if isinstance(spec, ModelRef) else describe_model(spec)
-    names = list(names or COMPONENTS)
+    names = list(names or ref.components())
     if ref.kind == "preset":
         return PRESETS[ref.location].build(names, False)
     root = _local_root(ref, names)
@@ -181,12 +196,14 @@ def device_and_dtype(device: str | None = None, dtype: str | None = None):
 
 def load_pipeline(spec: str | ModelRef, names: list[str] | tuple[str, ...] | None = None, device: str | None = None,
                   dtype: str | None = None):
-    """A Gen1Pipeline with only the named components (all when None), on `device` in `dtype`."""
-    from gen1_batch.model.pipeline_gen1 import Gen1Pipeline
-
+    """The model's pipeline with only the named components (all when None), on `device` in `dtype`."""
     ref = spec if isinstance(spec, ModelRef) else describe_model(spec)
-    pipe = Gen1Pipeline(**load_components(ref, names), settings=ref.settings)
+    pipe = pipeline_class(ref.pipeline)(**load_components(ref, names), settings=ref.settings)
     return pipe.to(*device_and_dtype(device, dtype))
+
+
+def pipeline_class(name: str) -> type:
+    return getattr(importlib.import_module(PIPELINES[name]["module"]), name)
 
 
 def fingerprint(components: dict[str, Any]) -> dict[str, str]:

@@ -11,8 +11,18 @@ from diffusers import SchedulerMixin
 from gen1_batch.model.guidance import GuidancePass, combine, guidance_weights
 from gen1_batch.model.windows import WindowSpec, blend_weights, initial_noise, window_plan
 
-# (sample b×c×f×h×w, timestep, content b×d, structure b×c×f×h×w, video flags b) -> prediction b×c×f×h×w
-Denoiser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+# Content for one or more clips: a tensor with clips on dim 0, or a tuple of such tensors (None for
+# a part a model leaves out). The sampler only ever stacks it along clips.
+Conditioning = torch.Tensor | tuple[torch.Tensor | None, ...]
+# (sample b×c×f×h×w, timestep, content for b clips, structure b×c×f×h×w, video flags b) -> prediction
+Denoiser = Callable[[torch.Tensor, torch.Tensor, Conditioning, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def stack_clips(parts: list[Conditioning]) -> Conditioning:
+    """Conditioning of several clips as one batch."""
+    if isinstance(parts[0], torch.Tensor):
+        return torch.cat(parts)
+    return tuple(None if p[0] is None else torch.cat(p) for p in zip(*parts, strict=True))
 
 
 @dataclass
@@ -25,7 +35,7 @@ class SamplingStats:
 
 
 def guided_window_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch.Tensor, structure: torch.Tensor,
-                             content: torch.Tensor, null: torch.Tensor, starts: list[int], length: int,
+                             content: Conditioning, null: Conditioning, starts: list[int], length: int,
                              weights: dict[GuidancePass, float], blend: str, max_batch: int,
                              stats: SamplingStats | None = None) -> torch.Tensor:
     """ε̃ for the whole shot: every (window, pass) pair is evaluated, up to `max_batch` clips per
@@ -49,7 +59,7 @@ def guided_window_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch
         chunk = jobs[i: i + max_batch]
         sample = torch.cat([latents[:, :, s: s + length] for s, _ in chunk])
         cond = torch.cat([structure[:, :, s: s + length] for s, _ in chunk])
-        emb = torch.cat([content if p.content else null for _, p in chunk])
+        emb = stack_clips([content if p.content else null for _, p in chunk])
         video = torch.tensor([p.video for _, p in chunk], device=latents.device)
         predictions = denoiser(sample, t, emb, cond, video).split(1)
         if stats:
@@ -72,17 +82,18 @@ def guided_window_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch
 
 
 @torch.no_grad()
-def sample(denoiser: Denoiser, scheduler: SchedulerMixin, structure: torch.Tensor, content: torch.Tensor,
-           null: torch.Tensor, *, steps: int, content_scale: float, temporal_scale: float,
+def sample(denoiser: Denoiser, scheduler: SchedulerMixin, structure: torch.Tensor, content: Conditioning,
+           null: Conditioning, *, steps: int, content_scale: float, temporal_scale: float,
            window: WindowSpec, generator: torch.Generator, max_batch: int = 8,
-           latents: torch.Tensor | None = None, stats: SamplingStats | None = None) -> torch.Tensor:
-    """Denoise a whole shot from seeded noise (or from `latents`, pre-generated noise of the
-    structure's shape). structure: 1×c×f×h×w latents; content, null: 1×d."""
+           latent_shape: tuple[int, ...] | None = None, latents: torch.Tensor | None = None,
+           stats: SamplingStats | None = None) -> torch.Tensor:
+    """Denoise a whole shot from seeded noise of `latent_shape` (default: the structure's), or from
+    `latents`, pre-generated noise. structure: 1×c×f×h×w, frames on dim 2; content, null: one clip's."""
     num_frames = structure.shape[2]
     scheduler.set_timesteps(steps, device=structure.device)
     timesteps = scheduler.timesteps
     if latents is None:
-        latents = initial_noise(tuple(structure.shape), window, generator)
+        latents = initial_noise(latent_shape or tuple(structure.shape), window, generator)
     latents = latents.to(structure.device, structure.dtype) * scheduler.init_noise_sigma
     weights = guidance_weights(content_scale, temporal_scale)
     plan = window_plan(num_frames, window, len(timesteps))

@@ -25,15 +25,34 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "clip_std": [0.26862954, 0.26130258, 0.27577711],
     "prior_steps": 25,
     "prior_guidance_scale": 4.0,
+    "controlnet_scale": 1.0,  # MotionDepthPipeline: weight of the depth ControlNet's residuals
+    "ip_adapter_scale": 0.7,  # MotionDepthPipeline: weight of the reference image, when there is one
     "random_weights": [],  # components (or parts, "unet.temporal") whose weights are untrained
 }
 
-COMPONENTS = ("vae", "unet", "scheduler", "depth_estimator", "image_encoder", "text_encoder", "tokenizer",
-              "prior", "prior_scheduler")
-# What each batch stage loads; `edit` loads them all.
-STAGE_COMPONENTS = {
-    "depth": ("depth_estimator",),
-    "content": ("image_encoder", "text_encoder", "tokenizer", "prior", "prior_scheduler"),
-    "diffusion": ("vae", "unet", "scheduler"),
-    "metrics": ("depth_estimator", "image_encoder", "text_encoder", "tokenizer"),
+# Each pipeline's components, and which of them each batch stage loads (`edit` loads them all).
+PIPELINES: dict[str, dict[str, Any]] = {
+    "Gen1Pipeline": {
+        "module": "gen1_batch.model.pipeline_gen1",
+        "components": ("vae", "unet", "scheduler", "depth_estimator", "image_encoder", "text_encoder", "tokenizer",
+                       "prior", "prior_scheduler"),
+        "stages": {
+            "depth": ("depth_estimator",),
+            "content": ("image_encoder", "text_encoder", "tokenizer", "prior", "prior_scheduler"),
+            "diffusion": ("vae", "unet", "scheduler"),
+            "metrics": ("depth_estimator", "image_encoder", "text_encoder", "tokenizer"),
+        },
+    },
+    "MotionDepthPipeline": {
+        "module": "gen1_batch.model.pipeline_motion",
+        "components": ("vae", "unet", "controlnet", "scheduler", "depth_estimator", "image_encoder",
+                       "text_encoder", "tokenizer", "ip_adapter"),
+        "stages": {
+            "depth": ("depth_estimator",),
+            "content": ("image_encoder", "text_encoder", "tokenizer"),
+            "diffusion": ("vae", "unet", "controlnet", "scheduler", "ip_adapter"),
+            "metrics": ("depth_estimator", "image_encoder"),
+        },
+    },
 }
+COMPONENTS = PIPELINES["Gen1Pipeline"]["components"]

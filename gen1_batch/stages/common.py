@@ -7,6 +7,7 @@ on untouched to the writer, which writes its report.
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import traceback
@@ -25,8 +26,7 @@ EMPTY: dict[str, Callable[[], np.ndarray]] = {
     "frames": lambda: np.zeros((0, 0, 0, 3), np.uint8),  # working-size input, f×h×w×3
     "reference": lambda: np.zeros((0, 0, 3), np.uint8),  # image prompt, h×w×3
     "depth": lambda: np.zeros((0, 0, 0), np.float16),  # f×h×w in [0, 1]
-    "content": lambda: np.zeros((0,), np.float32),
-    "null_content": lambda: np.zeros((0,), np.float32),
+    "conditioning": lambda: np.zeros((0,), np.uint8),  # named arrays, packed (see pack_arrays)
     "edited": lambda: np.zeros((0, 0, 0, 3), np.uint8),
 }
 
@@ -68,6 +68,18 @@ def batch_of(rows: list[dict[str, Any]]) -> dict[str, np.ndarray]:
         else:
             out[key] = np.array(values)
     return out
+
+
+def pack_arrays(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """Named arrays as one uint8 column value (each model conditions on its own set of arrays)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return np.frombuffer(buffer.getvalue(), np.uint8)
+
+
+def unpack_arrays(packed: np.ndarray) -> dict[str, np.ndarray]:
+    with np.load(io.BytesIO(packed.tobytes())) as data:
+        return {name: data[name] for name in data.files}
 
 
 def add_fingerprints(row: dict[str, Any], parts: dict[str, str]) -> str:

@@ -14,7 +14,14 @@ from gen1_batch.media.canvas import crop
 from gen1_batch.media.reader import VideoInfo
 from gen1_batch.model.windows import WindowSpec, describe_plan
 from gen1_batch.report import metrics
-from gen1_batch.stages.common import add_fingerprints, quiet_model_logs, run_stage, set_torch_threads
+from gen1_batch.stages.common import (
+    add_fingerprints,
+    pack_arrays,
+    quiet_model_logs,
+    run_stage,
+    set_torch_threads,
+    unpack_arrays,
+)
 
 
 def shot_window(shot: Shot) -> WindowSpec:
@@ -26,15 +33,14 @@ class ModelStage:
     name: str
 
     def __init__(self, job: JobConfig):
-        from gen1_batch.model.loading import device_and_dtype, fingerprint, load_components
-        from gen1_batch.model.pipeline_gen1 import Gen1Pipeline
-        from gen1_batch.model.settings import STAGE_COMPONENTS
+        from gen1_batch.model.loading import device_and_dtype, fingerprint, load_components, pipeline_class
 
         quiet_model_logs()
         set_torch_threads(job.resources[self.name].torch_threads if self.name in job.resources else None)
-        components = load_components(job.model, STAGE_COMPONENTS[self.name])
+        components = load_components(job.model, job.model.components(self.name))
         self.fingerprints = fingerprint(components)  # before moving: hashing reads CPU memory
-        self.pipe = Gen1Pipeline(**components, settings=job.model.settings)
+        self.pipe = pipeline_class(job.model.pipeline)(**components, settings=job.model.settings)
+        self.max_batch = job.max_batch
         self.pipe.to(*device_and_dtype(job.device, job.dtype))
 
     def process(self, row: dict[str, Any], shot: Shot) -> dict[str, Any]:
@@ -65,8 +71,8 @@ class ContentStage(ModelStage):
 
     def process(self, row: dict[str, Any], shot: Shot) -> dict[str, Any]:
         reference = row["reference"] if row["reference"].size else None
-        content, null = self.pipe.encode_content(shot.prompt, reference, shot.negative_prompt, seed=shot.seed)
-        return {"content": content, "null_content": null}
+        conditioning = self.pipe.encode_content(shot.prompt, reference, shot.negative_prompt, seed=shot.seed)
+        return {"conditioning": pack_arrays(conditioning)}
 
 
 class MetricsStage(ModelStage):
@@ -84,8 +90,9 @@ class MetricsStage(ModelStage):
             "structure_error": metrics.structure_error(crop(row["depth"], layout),
                                                        crop(self.pipe.estimate_depth(row["edited"]), layout)),
         }
-        if shot.prompt:
-            found["prompt_consistency"] = metrics.prompt_consistency(embeddings, self.pipe.embed_text(shot.prompt))
+        text = self.pipe.embed_text(shot.prompt) if shot.prompt else None
+        if text is not None:  # a model whose CLIP has no text tower in the image space has no prompt score
+            found["prompt_consistency"] = metrics.prompt_consistency(embeddings, text)
         if row["reference"].size:
             reference = self.pipe.embed_frames(row["reference"][None])[0]
             found["reference_consistency"] = metrics.prompt_consistency(embeddings, reference)
@@ -101,9 +108,9 @@ class DiffusionStage(ModelStage):
         window = shot_window(shot)
         steps = shot.steps
         edited, stats = self.pipe.generate(
-            row["depth"], row["content"], row["null_content"], structure=shot.structure,
+            row["depth"], unpack_arrays(row["conditioning"]), structure=shot.structure,
             content_scale=shot.content_scale, temporal_scale=shot.temporal_scale, steps=steps, seed=shot.seed,
-            window=window,
+            window=window, max_batch=self.max_batch,
         )
         sampling = {"windows": describe_plan(len(edited), window, steps), "unet_forwards": stats.forwards,
                     "clip_passes": stats.clip_passes}

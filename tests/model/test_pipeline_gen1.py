@@ -22,13 +22,13 @@ def test_structure_follows_the_source_depth(tiny):
 
 def test_content_from_text_image_both_and_the_negative_prompt(tiny):
     image = synthetic_frames(1, 40, 40, seed=9)[0]
-    text, null = tiny.encode_content("a red car")
-    assert text.shape == (32,) and not null.any()  # ∅ is zero without a negative prompt
-    picture, _ = tiny.encode_content(image=image)
-    both, _ = tiny.encode_content("a red car", image)
-    np.testing.assert_allclose(both, (text + picture) / 2, rtol=1e-5, atol=1e-6)
-    _, negative = tiny.encode_content("a red car", negative_prompt="blurry")
-    np.testing.assert_array_equal(negative, tiny.encode_content("blurry")[0])
+    text = tiny.encode_content("a red car")
+    assert text["content"].shape == (32,) and not text["null"].any()  # ∅ is zero without a negative prompt
+    picture = tiny.encode_content(image=image)["content"]
+    both = tiny.encode_content("a red car", image)["content"]
+    np.testing.assert_allclose(both, (text["content"] + picture) / 2, rtol=1e-5, atol=1e-6)
+    negative = tiny.encode_content("a red car", negative_prompt="blurry")["null"]
+    np.testing.assert_array_equal(negative, tiny.encode_content("blurry")["content"])
     with pytest.raises(ValueError, match="prompt"):
         tiny.encode_content()
 

@@ -123,7 +123,7 @@ def test_blending_hides_window_seams_on_the_tiny_model(tiny):
     n, w = 40, 8
     depth = tiny.estimate_depth(synthetic_frames(n, 64, 48, seed=2))
     structure = tiny.encode_structure(depth, 2)
-    content, null = (torch.from_numpy(x)[None] for x in tiny.encode_content("a street"))
+    content, null = tiny.prepare_conditioning(tiny.encode_content("a street"))
 
     def denoise(x, t, c, s, video):
         return tiny.unet(x, t, c, s, video=video).sample

@@ -17,10 +17,10 @@ def test_a_shot_that_raises_becomes_a_failed_row_and_the_others_go_on():
     def process(row):
         if row["shot_id"] == "bad":
             raise ShotError("clip.mp4: frame 3 cannot be decoded")
-        return {"content": np.ones(4, np.float32)}
+        return {"depth": np.ones((2, 4, 4), np.float32)}
 
     good, bad = rows_of(run_stage("content", batch("good", "bad"), process))
-    assert good["status"] == OK and good["content"].shape == (4,) and good["seconds_content"] > 0
+    assert good["status"] == OK and good["depth"].shape == (2, 4, 4) and good["seconds_content"] > 0
     assert (bad["status"], bad["error_stage"], bad["error_type"]) == (FAILED, "content", "ShotError")
     assert bad["error_message"] == "clip.mp4: frame 3 cannot be decoded"
     assert bad["frames"].size == 0  # its arrays are freed, and it keeps every column
@@ -43,6 +43,15 @@ def test_bugs_say_where_and_input_errors_do_not():
     except KeyError as e:
         assert "(at test_common.py:" in describe_error(e)
     assert describe_error(ShotError("a.mp4: empty file")) == "a.mp4: empty file"
+
+
+def test_named_arrays_pack_into_one_column_and_back():
+    from gen1_batch.stages.common import pack_arrays, unpack_arrays
+
+    arrays = {"text": np.ones((77, 8), np.float32), "image": np.arange(4, dtype=np.float16)}
+    back = unpack_arrays(pack_arrays(arrays))
+    assert set(back) == set(arrays) and all(np.array_equal(back[k], arrays[k]) for k in arrays)
+    assert back["image"].dtype == np.float16
 
 
 def test_shots_of_different_sizes_share_a_batch():

@@ -1,0 +1,210 @@
+"""What every editing model shares: depth, CLIP frame embeddings, decoding, windows, and one
+`generate` that runs the common sampler (guidance + windows) over a model-specific denoiser.
+
+A model supplies `encode_content` (conditions as named arrays, so they travel between Ray stages
+as plain data), `prepare_structure`, `prepare_conditioning` and `_denoise`; the rest is here.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from diffusers import DiffusionPipeline
+from diffusers.utils import BaseOutput
+
+from gen1_batch.model.content import clip_preprocess, embed_images
+from gen1_batch.model.sampler import Conditioning, SamplingStats, sample
+from gen1_batch.model.settings import DEFAULT_SETTINGS
+from gen1_batch.model.structure import normalize_depth
+from gen1_batch.model.windows import WindowSpec
+
+
+@dataclass
+class EditOutput(BaseOutput):
+    frames: np.ndarray  # uint8 f×h×w×3
+    depth: np.ndarray  # float32 f×h×w in [0, 1], before obscuring
+    stats: SamplingStats
+
+
+def as_tensor(array: np.ndarray) -> torch.Tensor:
+    """A tensor sharing the array's memory, or a copy when the array is read-only (Ray's zero-copy batches)."""
+    return torch.from_numpy(array if array.flags.writeable else array.copy())
+
+
+def own_aligned_memory(module: torch.nn.Module) -> None:
+    """Copy loaded weights out of the memory-mapped file into aligned memory. Tensors mapped at odd
+    offsets send CPU kernels down other code paths that round differently, and a model loaded from
+    a folder would then not reproduce the model that was saved, bit for bit."""
+    for tensor in itertools.chain(module.parameters(), module.buffers()):
+        if tensor.device.type == "cpu":
+            tensor.data = tensor.data.clone()
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """n×3×h×w in [-1, 1] to uint8 n×h×w×3."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+class VideoEditPipeline(DiffusionPipeline):
+    """Base of the editing pipelines (see Gen1Pipeline and MotionDepthPipeline)."""
+
+    @classmethod
+    def from_pretrained(cls, *args: Any, **kwargs: Any) -> VideoEditPipeline:
+        pipe = super().from_pretrained(*args, **kwargs)
+        for component in pipe.components.values():
+            if isinstance(component, torch.nn.Module):
+                own_aligned_memory(component)
+        return pipe
+
+    def _register_settings(self, settings: dict[str, Any] | None) -> None:
+        self.register_to_config(settings={**DEFAULT_SETTINGS, **(settings or {})})
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return self.config.settings
+
+    def _require(self, *names: str) -> None:
+        missing = [n for n in names if getattr(self, n, None) is None]
+        if missing:
+            raise ValueError(f"this pipeline was loaded without {', '.join(missing)}")
+
+    # ------------------------------------------------------------------------------------- shared stages
+
+    @torch.no_grad()
+    def estimate_depth(self, frames: np.ndarray) -> np.ndarray:
+        """MiDaS/DPT relative depth of uint8 f×h×w×3 frames, normalised over the shot: float32 f×h×w in [0, 1]."""
+        self._require("depth_estimator")
+        s = self.settings
+        model = self.depth_estimator
+        mean = torch.tensor(s["depth_mean"], device=model.device).view(1, 3, 1, 1)
+        std = torch.tensor(s["depth_std"], device=model.device).view(1, 3, 1, 1)
+        h, w = frames.shape[1:3]
+        maps = []
+        for i in range(0, len(frames), s["depth_batch"]):
+            x = as_tensor(frames[i: i + s["depth_batch"]]).to(model.device).permute(0, 3, 1, 2).float() / 255
+            x = F.interpolate(x, size=(s["depth_size"], s["depth_size"]), mode="bicubic", align_corners=False,
+                              antialias=True)
+            depth = model(pixel_values=((x - mean) / std).to(model.dtype)).predicted_depth
+            maps.append(F.interpolate(depth[:, None].float(), size=(h, w), mode="bicubic", align_corners=False)[:, 0])
+        return normalize_depth(torch.cat(maps)).cpu().numpy()
+
+    @torch.no_grad()
+    def embed_frames(self, frames: np.ndarray) -> np.ndarray:
+        """CLIP image embeddings of uint8 f×h×w×3 frames (f×d), a few frames per call."""
+        self._require("image_encoder")
+        s = self.settings
+        out = []
+        for i in range(0, len(frames), s["depth_batch"]):
+            x = as_tensor(np.ascontiguousarray(frames[i: i + s["depth_batch"]])).to(self.image_encoder.device)
+            out.append(embed_images(self.image_encoder, clip_preprocess(x, s["clip_size"], s["clip_mean"],
+                                                                        s["clip_std"])).float().cpu())
+        return torch.cat(out).numpy()
+
+    def embed_text(self, text: str) -> np.ndarray | None:
+        """A text embedding in the space of `embed_frames`, or None when the model has no such tower."""
+        return None
+
+    @torch.no_grad()
+    def decode_latents(self, latents: torch.Tensor) -> np.ndarray:
+        """1×c×f×h×w latents to uint8 f×h×w×3 frames, a few frames per autoencoder call."""
+        self._require("vae")
+        z = latents[0].transpose(0, 1) / self.vae.config.scaling_factor
+        batch = self.settings["vae_batch"]
+        return np.concatenate([to_uint8(self.vae.decode(z[i: i + batch].to(self.vae.dtype)).sample.float())
+                               for i in range(0, len(z), batch)])
+
+    def window_spec(self, length: int | None = None, stride: int | None = None, blend: str = "pyramid",
+                    shift: bool = True, free_noise: bool = False) -> WindowSpec:
+        """Windows of the model's clip length overlapping by half, unless told otherwise."""
+        length = length or self.settings["window_length"]
+        return WindowSpec(length=length, stride=stride or max(1, length // 2), blend=blend, shift=shift,
+                          free_noise=free_noise)
+
+    # ------------------------------------------------------------------------------------ model-specific
+
+    def encode_content(self, prompt: str | None = None, image: np.ndarray | None = None,
+                       negative_prompt: str | None = None, seed: int = 0) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def prepare_structure(self, depth: np.ndarray, level: int) -> torch.Tensor:
+        """What the denoiser is conditioned on for structure: 1×c×f×h×w, frames on dim 2."""
+        raise NotImplementedError
+
+    def prepare_conditioning(self, conditioning: dict[str, np.ndarray]) -> tuple[Conditioning, Conditioning]:
+        """The content c and null content ∅ as the denoiser takes them, for one clip."""
+        raise NotImplementedError
+
+    def _denoise(self, sample: torch.Tensor, t: torch.Tensor, content: Conditioning, structure: torch.Tensor,
+                 video: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    @property
+    def latent_channels(self) -> int:
+        raise NotImplementedError
+
+    # -------------------------------------------------------------------------------------------- shared
+
+    @torch.no_grad()
+    def generate(self, depth: np.ndarray, conditioning: dict[str, np.ndarray], *, structure: int,
+                 content_scale: float, temporal_scale: float, steps: int | None = None, seed: int = 0,
+                 window: WindowSpec | None = None, max_batch: int | None = None) -> tuple[np.ndarray, SamplingStats]:
+        """Edit one shot given its depth and content: uint8 f×h×w×3 frames at the depth's size."""
+        self._require("vae", "unet", "scheduler")
+        f, h, w = depth.shape
+        multiple = self.settings["resolution_multiple"]
+        if h % multiple or w % multiple:
+            raise ValueError(f"working size {w}×{h} must be a multiple of {multiple} for this model")
+        structure_input = self.prepare_structure(depth, structure)
+        content, null = self.prepare_conditioning(conditioning)
+        scheduler = self.scheduler.__class__.from_config(self.scheduler.config)  # no state shared between shots
+        stats = SamplingStats()
+        factor = self.vae_scale_factor
+        latents = sample(
+            self._denoise, scheduler, structure_input, content, null,
+            latent_shape=(1, self.latent_channels, f, h // factor, w // factor),
+            steps=steps or self.settings["default_steps"],
+            content_scale=content_scale,
+            temporal_scale=temporal_scale,
+            window=window or self.window_spec(),
+            generator=torch.Generator("cpu").manual_seed(seed),
+            max_batch=max_batch or self.settings["max_batch"],
+            stats=stats,
+        )
+        return self.decode_latents(latents), stats
+
+    @property
+    def vae_scale_factor(self) -> int:
+        return 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    def __call__(
+        self,
+        frames: np.ndarray,
+        prompt: str | None = None,
+        image_prompt: np.ndarray | None = None,
+        negative_prompt: str | None = None,
+        structure: int = 3,
+        content_scale: float = 7.5,
+        temporal_scale: float = 1.0,
+        steps: int | None = None,
+        seed: int = 0,
+        window: WindowSpec | None = None,
+    ) -> EditOutput:
+        """Edit uint8 f×h×w×3 frames (already at the working size) towards a prompt or reference image."""
+        # 1. check inputs
+        if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+            raise ValueError(f"frames must be uint8 f×h×w×3, got {frames.dtype} {frames.shape}")
+        if len(frames) == 0:
+            raise ValueError("frames is empty")
+        # 2. structure: depth of every frame
+        depth = self.estimate_depth(frames)
+        # 3. content: the condition and the null condition
+        conditioning = self.encode_content(prompt, image_prompt, negative_prompt, seed=seed)
+        # 4-6. prepare structure, denoise from seeded noise over windows, decode
+        edited, stats = self.generate(depth, conditioning, structure=structure, content_scale=content_scale,
+                                      temporal_scale=temporal_scale, steps=steps, seed=seed, window=window)
+        return EditOutput(frames=edited, depth=depth, stats=stats)
