@@ -113,6 +113,10 @@ def test_models_list_shows_presets_and_whether_weights_are_here():
     rows = {r["name"]: r for r in json.loads(invoke("models", "list", "--json").stdout)}
     assert rows["tiny"]["weights"].startswith("built in-process")
     assert "SD 1.5" in rows["gen1-sd15"]["description"] and rows["gen1-sd15"]["licences"]
+    backend = rows["animatediff-depth"]
+    assert {"unet", "controlnet", "ip_adapter", "depth_estimator"} <= set(backend["components"])
+    assert any("AnimateDiff" in licence for licence in backend["licences"])
+    assert backend["weights"].startswith("not downloaded")  # no hub here; it says which repos are missing
 
 
 def test_models_download_writes_a_model_folder_that_loads(tmp_path):
