@@ -262,6 +262,120 @@ def _columns_help() -> str:
     return "\n\n".join(f"[bold]{name}[/]{' (required)' if c.required else ''}: {c.help}" for name, c in COLUMNS.items())
 
 
+ClusterOpt = Annotated[str | None, typer.Option(help="The cluster's Ray Jobs address, http://HEAD:8265 (default: "
+                                                     "$RAY_ADDRESS).")]
+
+
+def _jobs_client(address: str | None) -> Any:
+    from ray.job_submission import JobSubmissionClient
+
+    try:
+        return JobSubmissionClient(address)
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise fail(f"cannot reach the Ray Jobs API at {address or '$RAY_ADDRESS'}: {e}") from None
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def submit(
+    ctx: typer.Context,
+    manifest: ManifestArg,
+    output: Annotated[str, typer.Option("--output", "-o", help="Output URL, as the cluster sees it.")],
+    address: ClusterOpt = None,
+    run_id: Annotated[str | None, typer.Option(help="Names a scheduled run (the date, say): the same manifest "
+                                                    "and options with another run id run again.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the job's log until it ends; exit as it did.")] = False,
+    upload_package: Annotated[bool, typer.Option(help="Ship this gen1-batch's code with the job (off when the "
+                                                      "cluster image has the same version).")] = True,
+    json_output: JsonOpt = False,
+) -> None:
+    """Submit `gen1 run` to a Ray cluster as a Ray job. Every option `gen1 run` takes (--model,
+    --structure, --actors, …) may follow and is passed on. Submitting the same run again does not
+    start it twice; after a failed attempt it starts the next, which resumes from the finished shots.
+    """
+    from gen1_batch.model.loading import ModelNotFound, describe_model
+    from gen1_batch.pipeline import forwarded_env
+    from gen1_batch.submit import entrypoint, runtime_env, submission_id
+    from gen1_batch.submit import submit as submit_job
+
+    passed = list(ctx.args)
+    model = passed[passed.index("--model") + 1] if "--model" in passed[:-1] else "tiny"
+    try:  # fail here, not an hour later on the cluster
+        ref = describe_model(model)
+        load_manifest(manifest, JobDefaults(steps=ref.settings["default_steps"], window=ref.settings["window_length"]),
+                      size_multiple=ref.settings["resolution_multiple"], max_window=ref.settings["max_window"])
+    except ModelNotFound as e:
+        raise fail(str(e)) from None
+    except ManifestError as e:
+        print_problems(manifest, e.problems)
+        raise typer.Exit(2) from None
+    command = entrypoint([storage.absolute(manifest), "--output", storage.absolute(output), *passed])
+    base_id = submission_id(command, manifest, run_id)
+    client = _jobs_client(address)
+    result = submit_job(client, command, base_id, runtime_env(forwarded_env(), upload_package),
+                        {"manifest": storage.absolute(manifest), "output": storage.absolute(output),
+                         "run_id": run_id or ""})
+    if json_output:
+        out.print_json(json.dumps(result.__dict__))
+    else:
+        said = {"submitted": "submitted", "running": "is already running as", "succeeded": "already succeeded as"}
+        out.print(f"{said[result.action]} [bold]{result.submission_id}[/] "
+                  f"(gen1 status {result.submission_id}; gen1 logs {result.submission_id})")
+    if wait:
+        raise typer.Exit(_follow(client, result.submission_id))
+
+
+def _follow(client: Any, submission_id: str) -> int:
+    """Print the job's log as it comes; 0 if it succeeded, 1 otherwise."""
+    import asyncio
+
+    async def tail() -> None:
+        async for lines in client.tail_job_logs(submission_id):
+            log.out(lines, end="", highlight=False)
+
+    asyncio.run(tail())
+    status = str(client.get_job_status(submission_id).value)
+    log.print(f"{submission_id}: {status}")
+    return 0 if status == "SUCCEEDED" else 1
+
+
+@app.command()
+def status(
+    submission_id: Annotated[str, typer.Argument(help="The id `gen1 submit` printed.")],
+    address: ClusterOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """A submitted job's status, times and message."""
+    client = _jobs_client(address)
+    try:
+        info = client.get_job_info(submission_id)
+    except RuntimeError as e:
+        raise fail(f"{submission_id}: {e}") from None
+    facts = {"submission_id": submission_id, "status": str(info.status.value), "message": info.message,
+             "entrypoint": info.entrypoint, "start_time": info.start_time, "end_time": info.end_time,
+             "metadata": info.metadata}
+    if json_output:
+        out.print_json(json.dumps(facts, default=str))
+        return
+    for key, value in facts.items():
+        out.print(f"[bold]{key}[/]: {value}", soft_wrap=True)
+
+
+@app.command()
+def logs(
+    submission_id: Annotated[str, typer.Argument(help="The id `gen1 submit` printed.")],
+    address: ClusterOpt = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the job ends.")] = False,
+) -> None:
+    """A submitted job's log (its driver's output: the progress lines and the summary)."""
+    client = _jobs_client(address)
+    if follow:
+        raise typer.Exit(_follow(client, submission_id))
+    try:
+        out.out(client.get_job_logs(submission_id), end="", highlight=False)
+    except RuntimeError as e:
+        raise fail(f"{submission_id}: {e}") from None
+
+
 @app.command(help="Check a manifest and list every problem (row, column, reason) in one pass.\n\n"
                   "Columns:\n\n" + _columns_help())
 def validate(

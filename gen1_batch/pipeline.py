@@ -61,8 +61,11 @@ def start_ray(address: str | None) -> bool:
     quiet_ray_console()
     if ray.is_initialized():
         return False
+    # A driver submitted as a Ray job (gen1 submit) already runs in the job's environment, which
+    # carries these variables; giving them again is refused as a conflict.
+    in_job = "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ
     ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING,
-             runtime_env={"env_vars": forwarded_env()})
+             runtime_env=None if in_job else {"env_vars": forwarded_env()})
     quiet_ray_console()  # init may have set up its handlers anew
     return True
 

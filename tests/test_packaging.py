@@ -1,16 +1,70 @@
-"""One Ray version everywhere: the driver, the cluster image and the job specs must agree."""
+"""One Ray version and one image everywhere: the driver, the cluster image and every job spec."""
 
 import re
 from pathlib import Path
 
+import pytest
+import yaml
+
 ROOT = Path(__file__).parent.parent
+SPECS = ["rayjob.yaml", "raycronjob.yaml", "raycluster.yaml", "cronjob.yaml"]
 
 
-def test_ray_is_pinned_identically_in_pyproject_and_the_image():
-    (version,) = re.findall(r'"ray\[data\]==([\d.]+)"', (ROOT / "pyproject.toml").read_text())
-    assert re.search(rf"^ARG RAY_VERSION={re.escape(version)}$", (ROOT / "docker" / "Dockerfile").read_text(), re.M)
+def ray_pin() -> str:
+    (version,) = re.findall(r'"ray\[[a-z,]+\]==([\d.]+)"', (ROOT / "pyproject.toml").read_text())
+    return version
+
+
+def spec(name):
+    return yaml.safe_load((ROOT / "jobs" / name).read_text())
+
+
+def test_ray_is_pinned_identically_in_pyproject_the_image_and_the_job_specs():
+    version = ray_pin()
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    assert re.search(rf"^ARG RAY_VERSION={re.escape(version)}$", dockerfile, re.M)
+    assert "FROM rayproject/ray:${RAY_VERSION}-py311-gpu" in dockerfile  # the official image, GPU-ready
+    assert spec("rayjob.yaml")["spec"]["rayClusterSpec"]["rayVersion"] == version
+    assert spec("raycronjob.yaml")["spec"]["jobTemplate"]["rayClusterSpec"]["rayVersion"] == version
+    assert spec("raycluster.yaml")["spec"]["rayVersion"] == version
 
 
 def test_the_image_installs_the_readmes_torch_pin():
     readme_pin = re.search(r"pip install (torch==[\d.]+)", (ROOT / "README.md").read_text()).group(1)
     assert f"pip install --no-cache-dir {readme_pin}" in (ROOT / "docker" / "Dockerfile").read_text()
+
+
+def container_images(node) -> list[str]:
+    """Every `image` of every container in a parsed Kubernetes spec, however deeply nested."""
+    if isinstance(node, dict):
+        found = [node["image"]] if "image" in node and "name" in node else []
+        return found + [image for value in node.values() for image in container_images(value)]
+    if isinstance(node, list):
+        return [image for value in node for image in container_images(value)]
+    return []
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_every_spec_runs_the_gen1_batch_image(name):
+    images = container_images(spec(name))
+    assert images and set(images) == {"registry.example.com/studio/gen1-batch:0.1.0"}
+
+
+def test_the_ray_jobs_run_gen1_on_the_cluster():
+    for job in (spec("rayjob.yaml")["spec"], spec("raycronjob.yaml")["spec"]["jobTemplate"]):
+        assert job["entrypoint"].startswith("gen1 run ") and job["entrypoint"].endswith("--address auto")
+    cron = spec("raycronjob.yaml")
+    assert (cron["apiVersion"], cron["kind"]) == ("ray.io/v1", "RayCronJob") and cron["spec"]["schedule"]
+    assert cron["spec"]["jobTemplate"] == spec("rayjob.yaml")["spec"]  # one definition of the nightly job
+
+
+def test_the_plain_cronjob_submits_each_night_once():
+    cron = spec("cronjob.yaml")
+    assert cron["kind"] == "CronJob" and cron["spec"]["concurrencyPolicy"] == "Forbid"
+    command = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    assert command.startswith("gen1 submit ") and '--run-id "$(date +%F)"' in command and "--wait" in command
+
+
+def test_the_dockerignore_keeps_the_image_small():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".git", "tests"} <= set(ignored)

@@ -120,3 +120,16 @@ def test_a_folder_written_by_the_download_code_loads_back_with_identical_outputs
 def test_long_shots_use_the_shared_windows(motion):
     out = motion(synthetic_frames(20, 32, 32), prompt="x", seed=1)
     assert out.frames.shape == (20, 32, 32, 3) and out.stats.clip_passes > out.stats.steps * 2
+
+
+def test_the_download_code_writes_to_a_bucket_too(motion, case, tmp_path, monkeypatch):
+    import fsspec
+
+    monkeypatch.setattr("gen1_batch.model.loading.CACHE_DIR", str(tmp_path / "cache"))
+    save_preset(PRESETS["tiny-animatediff"], "memory://models/animatediff")
+    try:
+        loaded = load_pipeline("memory://models/animatediff", device="cpu")
+        frames = case["frames"]
+        assert np.array_equal(loaded(frames, prompt="x", seed=2).frames, motion(frames, prompt="x", seed=2).frames)
+    finally:
+        fsspec.filesystem("memory").rm("/models/animatediff", recursive=True)
