@@ -91,11 +91,21 @@ def tiny_tokenizer(model_max_length: int = 32):
     return tokenizer
 
 
-def _seeded(name: str):
+def _build_seeded(builders: dict[str, Any], names: Iterable[str], namespace: str = "") -> dict[str, Any]:
+    """Build each named component with its own seed (a hash of its name), so a component's random
+    weights do not depend on which others were built, and the caller's RNG state is left alone."""
     import torch
 
-    digest = hashlib.sha256(f"{TINY_SEED}:{name}".encode()).digest()
-    return torch.random.fork_rng(devices=[]), int.from_bytes(digest[:8], "big")
+    components = {}
+    for name in names:
+        digest = hashlib.sha256(f"{TINY_SEED}:{namespace}{name}".encode()).digest()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int.from_bytes(digest[:8], "big"))
+            module = builders[name]()
+        if hasattr(module, "eval"):
+            module.eval()
+        components[name] = module
+    return components
 
 
 def build_tiny(names: Iterable[str] | None = None, random_init: bool = True) -> dict[str, Any]:
@@ -139,16 +149,7 @@ def build_tiny(names: Iterable[str] | None = None, random_init: bool = True) -> 
         "prior": lambda: PriorTransformer(**c["prior"]),
         "prior_scheduler": lambda: UnCLIPScheduler(**c["prior_scheduler"]),
     }
-    components = {}
-    for name in names:
-        rng, seed = _seeded(name)
-        with rng:
-            torch.manual_seed(seed)
-            module = builders[name]()
-        if hasattr(module, "eval"):
-            module.eval()
-        components[name] = module
-    return components
+    return _build_seeded(builders, names)
 
 
 # --------------------------------------------------------------------------------------------- gen1-sd15
@@ -348,16 +349,7 @@ def build_tiny_animatediff(names: Iterable[str] | None = None, random_init: bool
         "tokenizer": lambda: tokenizer,
         "ip_adapter": ip_adapter,
     }
-    components = {}
-    for name in names:
-        rng, seed = _seeded(f"animatediff:{name}")
-        with rng:
-            torch.manual_seed(seed)
-            module = builders[name]()
-        if hasattr(module, "eval"):
-            module.eval()
-        components[name] = module
-    return components
+    return _build_seeded(builders, names, namespace="animatediff:")
 
 
 def build_animatediff_depth(names: Iterable[str] | None = None, random_init: bool = False) -> dict[str, Any]:
