@@ -251,11 +251,12 @@ def _print_summary(summary: dict[str, Any], not_run: list[str], json_output: boo
     colour = "red" if c["failed"] else "green"
     out.print(f"[{colour}]{c['succeeded']} succeeded, {c['failed']} failed[/] of {c['shots']} shot(s); "
               f"{c['ran']} edited now, {c['skipped']} from earlier runs; {summary['wall_seconds']:.1f} s. "
-              f"Report: {summary['index']}")
-    for f in summary["failed"]:
-        out.print(f"  [red]failed[/] {f['shot_id']} at {f['error_stage']}: {f['error_type']}: {f['error_message']}")
+              f"Report: {summary['index']}", soft_wrap=True)
+    for f in summary["failed"]:  # one line a shot, at any width: logs are grepped by shot id
+        out.print(f"  [red]failed[/] {f['shot_id']} at {f['error_stage']}: {f['error_type']}: {f['error_message']}",
+                  soft_wrap=True)
     if not_run:
-        out.print(f"  not run (--only-failed): {', '.join(not_run)}")
+        out.print(f"  not run (--only-failed): {', '.join(not_run)}", soft_wrap=True)
 
 
 def _columns_help() -> str:

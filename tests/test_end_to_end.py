@@ -52,6 +52,11 @@ def report(job, shot_id):
 def test_the_job_finishes_with_exit_1_because_two_shots_failed(job):
     assert job["first"].returncode == 1, job["first"].stderr
     assert "3 succeeded, 2 failed" in job["first"].stdout
+    # Each failure is one line naming the shot, the file and the reason, however long (logs are grepped).
+    lines = job["first"].stdout.splitlines()
+    assert any(ln.strip().startswith("failed missing at decode") and "nowhere.mp4: file not found" in ln
+               for ln in lines), job["first"].stdout
+    assert any(ln.strip().startswith("failed corrupt at decode") and ln.rstrip().endswith(")") for ln in lines)
 
 
 @pytest.mark.parametrize("shot_id", list(GOOD))
