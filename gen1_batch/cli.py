@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -294,18 +295,26 @@ def submit(
     start it twice; after a failed attempt it starts the next, which resumes from the finished shots.
     """
     from gen1_batch.model.loading import ModelNotFound, describe_model
+    from gen1_batch.model.settings import DEFAULT_SETTINGS
     from gen1_batch.pipeline import forwarded_env
     from gen1_batch.submit import entrypoint, runtime_env, submission_id
     from gen1_batch.submit import submit as submit_job
 
     passed = list(ctx.args)
-    model = passed[passed.index("--model") + 1] if "--model" in passed[:-1] else "tiny"
+    model = _option_value(passed, "--model") or "tiny"
     try:  # fail here, not an hour later on the cluster
-        ref = describe_model(model)
-        load_manifest(manifest, JobDefaults(steps=ref.settings["default_steps"], window=ref.settings["window_length"]),
-                      size_multiple=ref.settings["resolution_multiple"], max_window=ref.settings["max_window"])
+        settings = describe_model(model).settings
     except ModelNotFound as e:
-        raise fail(str(e)) from None
+        if not (model.startswith("/") and not os.path.exists(model)):
+            raise fail(str(e)) from None
+        # A folder on the cluster's volume (/models/...): check here what does not depend on the
+        # model; the job's `gen1 run` checks the rest (sizes, windows) before it starts.
+        log.print(f"note: {model} is not on this machine; the cluster checks the model-specific columns",
+                  soft_wrap=True)
+        settings = {**DEFAULT_SETTINGS, "resolution_multiple": 1, "max_window": sys.maxsize}
+    try:
+        load_manifest(manifest, JobDefaults(steps=settings["default_steps"], window=settings["window_length"]),
+                      size_multiple=settings["resolution_multiple"], max_window=settings["max_window"])
     except ManifestError as e:
         print_problems(manifest, e.problems)
         raise typer.Exit(2) from None
@@ -323,6 +332,16 @@ def submit(
                   f"(gen1 status {result.submission_id}; gen1 logs {result.submission_id})")
     if wait:
         raise typer.Exit(_follow(client, result.submission_id))
+
+
+def _option_value(args: list[str], name: str) -> str | None:
+    """The value of `name` among passed-on arguments, given as `name VALUE` or `name=VALUE`."""
+    for i, arg in enumerate(args):
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
 
 
 def _follow(client: Any, submission_id: str) -> int:

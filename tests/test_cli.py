@@ -124,3 +124,34 @@ def test_models_download_writes_a_model_folder_that_loads(tmp_path):
     assert invoke("models", "download", "tiny", target).exit_code == 0
     ref = describe_model(target)
     assert ref.kind == "dir" and ref.random_weights == ["all"]
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_submit_checks_the_manifest_and_model_here_before_contacting_the_cluster(tmp_path):
+    bad = write_manifest(tmp_path / "bad.jsonl", [{"shot_id": "a", "video": "a.mp4", "structure": 9}])
+    nowhere = f"http://127.0.0.1:{closed_port()}"
+    result = invoke("submit", bad, "--output", str(tmp_path / "o"), "--address", nowhere)
+    assert result.exit_code == 2 and "structure" in result.output
+    result = invoke("submit", bad, "--output", str(tmp_path / "o"), "--address", nowhere, "--model", "tny")
+    assert result.exit_code == 2 and "tny" in result.output
+
+
+def test_submit_accepts_a_model_folder_only_the_cluster_has(tmp_path):
+    manifest = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "x"}])
+    nowhere = f"http://127.0.0.1:{closed_port()}"
+    result = invoke("submit", manifest, "--output", str(tmp_path / "o"), "--address", nowhere,
+                    "--model=/models/animatediff-depth")
+    # The manifest passed the checks that need no model; the command got as far as the cluster.
+    assert "/models/animatediff-depth is not on this machine" in result.output
+    assert result.exit_code != 0 and "cannot reach the Ray Jobs API" in result.output
+    bad = write_manifest(tmp_path / "bad.jsonl", [{"shot_id": "a b", "video": "a.mp4", "prompt": "x"}])
+    result = invoke("submit", bad, "--output", str(tmp_path / "o"), "--address", nowhere,
+                    "--model", "/models/animatediff-depth")
+    assert result.exit_code == 2 and "shot_id" in result.output
