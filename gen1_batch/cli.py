@@ -43,6 +43,18 @@ def print_problems(url: str, problems: list[Problem]) -> None:
         log.print(f"  {p}", soft_wrap=True)
 
 
+def _checked_shots(manifest: str, settings: dict[str, Any], **flags: Any) -> list:
+    """The manifest's shots, with job defaults from the model's settings and the flags; on problems,
+    list every one and exit 2."""
+    defaults = JobDefaults(steps=settings["default_steps"], window=settings["window_length"]).replace(**flags)
+    try:
+        return load_manifest(manifest, defaults, size_multiple=settings["resolution_multiple"],
+                             max_window=settings["max_window"])
+    except ManifestError as e:
+        print_problems(manifest, e.problems)
+        raise typer.Exit(2) from None
+
+
 def _parse_stage_options(values: list[str], option: str, cast: type) -> dict[str, Any]:
     from gen1_batch.config import MODEL_STAGES
 
@@ -126,16 +138,11 @@ def run(
         ref = describe_model(model)
     except ModelNotFound as e:
         raise fail(str(e)) from None
-    defaults = JobDefaults(steps=ref.settings["default_steps"], window=ref.settings["window_length"]).replace(
-        structure=structure, content_scale=content_scale, temporal_scale=temporal_scale, steps=steps,
-        width=width, height=height, output_format=output_format, negative_prompt=negative_prompt, window=window,
-        window_stride=window_stride, window_blend=window_blend, window_shift=window_shift, free_noise=free_noise)
-    try:
-        shots = load_manifest(manifest, defaults, size_multiple=ref.settings["resolution_multiple"],
-                              max_window=ref.settings["max_window"])
-    except ManifestError as e:
-        print_problems(manifest, e.problems)
-        raise typer.Exit(2) from None
+    shots = _checked_shots(
+        manifest, ref.settings, structure=structure, content_scale=content_scale, temporal_scale=temporal_scale,
+        steps=steps, width=width, height=height, output_format=output_format, negative_prompt=negative_prompt,
+        window=window, window_stride=window_stride, window_blend=window_blend, window_shift=window_shift,
+        free_noise=free_noise)
 
     overrides: dict[str, dict[str, Any]] = {}
     for stage, (low, high) in _parse_stage_options(actors, "--actors", _actors).items():
@@ -312,18 +319,13 @@ def submit(
         log.print(f"note: {model} is not on this machine; the cluster checks the model-specific columns",
                   soft_wrap=True)
         settings = {**DEFAULT_SETTINGS, "resolution_multiple": 1, "max_window": sys.maxsize}
-    try:
-        load_manifest(manifest, JobDefaults(steps=settings["default_steps"], window=settings["window_length"]),
-                      size_multiple=settings["resolution_multiple"], max_window=settings["max_window"])
-    except ManifestError as e:
-        print_problems(manifest, e.problems)
-        raise typer.Exit(2) from None
-    command = entrypoint([storage.absolute(manifest), "--output", storage.absolute(output), *passed])
+    _checked_shots(manifest, settings)
+    manifest_url, output_url = storage.absolute(manifest), storage.absolute(output)
+    command = entrypoint([manifest_url, "--output", output_url, *passed])
     base_id = submission_id(command, manifest, run_id)
     client = _jobs_client(address)
     result = submit_job(client, command, base_id, runtime_env(forwarded_env(), upload_package),
-                        {"manifest": storage.absolute(manifest), "output": storage.absolute(output),
-                         "run_id": run_id or ""})
+                        {"manifest": manifest_url, "output": output_url, "run_id": run_id or ""})
     if json_output:
         out.print_json(json.dumps(result.__dict__))
     else:
