@@ -86,17 +86,24 @@ def _commit(fs: fsspec.AbstractFileSystem, tmp: str, path: str) -> None:
         fs.mv(tmp, path)
 
 
-def write_bytes_atomic(url: str, data: bytes) -> None:
+@contextmanager
+def _atomic_target(url: str):
+    """(filesystem, temporary path) to write `url`'s content to; moved into place when the block
+    ends, removed if it fails."""
     fs, path = filesystem(url)
     fs.makedirs(posixpath.dirname(path), exist_ok=True)
     tmp = _temporary_sibling(path)
     try:
-        with fs.open(tmp, "wb") as f:
-            f.write(data)
+        yield fs, tmp
         _commit(fs, tmp, path)
     except BaseException:
         _remove_quietly(fs, tmp)
         raise
+
+
+def write_bytes_atomic(url: str, data: bytes) -> None:
+    with _atomic_target(url) as (fs, tmp):
+        fs.pipe_file(tmp, data)
 
 
 def write_json_atomic(url: str, value: Any) -> None:
@@ -105,15 +112,8 @@ def write_json_atomic(url: str, value: Any) -> None:
 
 def put_file_atomic(local_path: str, url: str) -> None:
     """Upload a finished local file to its final URL through a temporary key."""
-    fs, path = filesystem(url)
-    fs.makedirs(posixpath.dirname(path), exist_ok=True)
-    tmp = _temporary_sibling(path)
-    try:
+    with _atomic_target(url) as (fs, tmp):
         fs.put_file(local_path, tmp)
-        _commit(fs, tmp, path)
-    except BaseException:
-        _remove_quietly(fs, tmp)
-        raise
 
 
 @contextmanager
