@@ -65,6 +65,69 @@ def test_the_plain_cronjob_submits_each_night_once():
     assert command.startswith("gen1 submit ") and '--run-id "$(date +%F)"' in command and "--wait" in command
 
 
-def test_the_dockerignore_keeps_the_image_small():
-    ignored = (ROOT / ".dockerignore").read_text().split()
-    assert {".venv", ".git", "tests"} <= set(ignored)
+
+
+# ------------------------------------------------------------------------------------ dependencies
+
+def requirement_name(requirement: str) -> str:
+    return re.match(r"[A-Za-z0-9_.-]+", requirement).group(0).lower().replace("_", "-")
+
+
+def declared_dependencies() -> list[str]:
+    import tomllib
+
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+
+
+def imported_top_level_modules() -> set[str]:
+    """Every module the package imports at its top level name, found by parsing its source."""
+    import ast
+    import sys
+
+    names = set()
+    for path in (ROOT / "gen1_batch").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return names - set(sys.stdlib_module_names) - {"gen1_batch"}
+
+
+def test_every_imported_package_is_declared_and_every_declared_package_is_imported():
+    from importlib.metadata import packages_distributions
+
+    distributions = packages_distributions()
+    imported = {requirement_name(distributions[module][0]) for module in imported_top_level_modules()}
+    declared = {requirement_name(r) for r in declared_dependencies()}
+    assert imported - declared == set(), "imported but not declared in pyproject.toml"
+    assert declared - imported == set(), "declared in pyproject.toml but never imported"
+
+
+def constraints() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[requirement_name(name)] = version.strip()
+    return pins
+
+
+def test_the_constraints_pin_every_dependency_within_its_declared_range():
+    from packaging.requirements import Requirement
+
+    pins = constraints()
+    for requirement in map(Requirement, declared_dependencies()):
+        name = requirement_name(requirement.name)
+        assert name in pins, f"{name} is not pinned in constraints.txt"
+        assert requirement.specifier.contains(pins[name]), f"{name}=={pins[name]} is outside {requirement.specifier}"
+
+
+def test_ci_the_readme_and_the_image_install_with_the_same_constraints():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    dockerfile = (ROOT / "docker" / "Dockerfile").read_text()
+    assert 'pip install -c constraints.txt -e ".[dev]"' in ci and 'pip install -c constraints.txt -e ".[dev]"' in readme
+    assert "COPY --chown=ray:users pyproject.toml README.md constraints.txt ./" in dockerfile
+    assert 'pip install --no-cache-dir -c constraints.txt ".[s3,gcs]"' in dockerfile
+    assert constraints()["torch"] == re.search(r"pip install torch==([\d.]+)", readme).group(1)
