@@ -7,6 +7,7 @@ CLI flags < the row's own value.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import hashlib
@@ -76,7 +77,8 @@ COLUMNS: dict[str, Column] = {
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a manifest. `row` is the line in a JSONL or CSV file (a CSV header is
-    row 1), the 1-based row in a Parquet file, or None for the whole file."""
+    row 1; a CSV row spanning lines, its first), the 1-based row in a Parquet file, or None for the
+    whole file."""
 
     row: int | None
     column: str | None
@@ -205,13 +207,21 @@ def read_rows(url: str) -> tuple[Rows, list[Problem]]:
 
 def _read_jsonl(data: bytes) -> tuple[Rows, list[Problem]]:
     rows, problems = [], []
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+    # Lines end at "\n" only: JSON text may hold U+2028 and other characters str.splitlines() breaks at.
+    for number, raw_line in enumerate(data.removeprefix(codecs.BOM_UTF8).split(b"\n"), start=1):
+        line, problem = _decode(raw_line, number)
+        if problem:
+            problems.append(problem)
+            continue
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json.loads(line, object_pairs_hook=_object_without_repeats)
         except json.JSONDecodeError as e:
             problems.append(Problem(number, None, f"not valid JSON ({e.msg} at character {e.pos + 1})"))
+            continue
+        except _RepeatedKey as e:
+            problems.append(Problem(number, str(e), "given twice in one object (only one value can count)"))
             continue
         if not isinstance(value, dict):
             problems.append(Problem(number, None, f"expected a JSON object, got {type(value).__name__}"))
@@ -220,26 +230,88 @@ def _read_jsonl(data: bytes) -> tuple[Rows, list[Problem]]:
     return rows, problems
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value:
+            raise _RepeatedKey(key)
+        value[key] = item
+    return value
+
+
+def _decode(data: bytes, first_line: int = 1) -> tuple[str, Problem | None]:
+    """UTF-8 text, or the line of the first byte that is not UTF-8 (a prompt must not change silently)."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        line = first_line + data.count(b"\n", 0, e.start)
+        return "", Problem(line, None, f"not UTF-8 text (byte 0x{data[e.start]:02x}); save the manifest as UTF-8")
+
+
 def _read_csv(data: bytes) -> tuple[Rows, list[Problem]]:
-    text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
+    text, problem = _decode(data.removeprefix(codecs.BOM_UTF8))
+    if problem:
+        return [], [problem]
+    lines = text.split("\n")  # the physical lines, as the reader counts them
+    reader = csv.reader(io.StringIO(text), strict=True)
+    header: list[str] | None = None
     rows, problems = [], []
-    for row in reader:
-        number = reader.line_num
-        if None in row:  # more cells than header names
-            problems.append(Problem(number, None, f"{len(row[None])} more cell(s) than the header has columns"))
-            row.pop(None)
-        rows.append((number, {k: v for k, v in row.items() if v not in ("", None)}))
+    end = 0  # the last physical line read so far
+    try:
+        for cells in reader:
+            start, end = end + 1, reader.line_num  # a row with a quoted line break spans several lines
+            if not cells:
+                continue
+            if header is None:
+                header = cells
+                problems += [Problem(start, name, "given twice in the header (only one value can count)")
+                             for name in sorted({n for n in header if header.count(n) > 1})]
+                continue
+            problems += _swallowed_rows(lines, start, end, len(header))
+            if len(cells) > len(header):
+                problems.append(Problem(start, None, f"{len(cells) - len(header)} more cell(s) than the header "
+                                                     f"has columns"))
+            rows.append((start, {n: c for n, c in zip(header, cells, strict=False) if c != ""}))  # short: rest empty
+    except csv.Error as e:  # what follows cannot be read reliably: stop here
+        start, last = end + 1, reader.line_num
+        if "unexpected end of data" in str(e):
+            spans = f": lines {start}-{last} went into one cell" if last > start else ""
+            reason = f"a quote opened in this row is still open at the end of the file{spans}"
+        elif last > start:
+            reason = f"a quote opened in this row is not closed where it should be: the CSV breaks at line {last} ({e})"
+        else:
+            reason = f"not valid CSV: {e}"
+        problems.append(Problem(start, None, reason))
     return rows, problems
+
+
+def _swallowed_rows(lines: list[str], start: int, end: int, width: int) -> list[Problem]:
+    """A quoted cell may hold line breaks, but one whose lines read as rows of their own is an
+    unclosed quote that swallowed them."""
+    for number in range(start + 1, end + 1):
+        cells = next(csv.reader([lines[number - 1]]), [])
+        if len(cells) >= max(2, width):
+            return [Problem(start, None, f"a quote opened in this row runs on to line {end}, and line {number} "
+                                         "inside it reads as a row of its own: close the quote (a line break "
+                                         "inside a quoted cell is fine, a row inside one is not)")]
+    return []
 
 
 def _read_parquet(data: bytes) -> tuple[Rows, list[Problem]]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        table = pq.ParquetFile(io.BytesIO(data)).read()
     except Exception as e:
         return [], [Problem(None, None, f"not a readable Parquet file: {e}")]
+    names = table.column_names
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        return [], [Problem(None, name, "is in the file twice (only one value can count)") for name in repeated]
     return list(enumerate(table.to_pylist(), start=1)), []
 
 

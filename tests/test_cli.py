@@ -42,6 +42,12 @@ def test_validate_checks_that_files_exist(tmp_path, make_clip):
     assert invoke("validate", url, "--no-check-files").exit_code == 0
 
 
+def test_validate_refuses_a_csv_whose_unclosed_quote_swallowed_the_rows_after_it(tmp_path):
+    (tmp_path / "m.csv").write_text('shot_id,video,prompt\nsh010,a.mp4,"neon street\nsh020,b.mp4,clay\n')
+    result = invoke("validate", str(tmp_path / "m.csv"), "--no-check-files")
+    assert result.exit_code == 2 and "row 2: a quote opened in this row" in result.stderr
+
+
 def test_validate_help_documents_every_column():
     result = invoke("validate", "--help")
     for column in ("shot_id", "image_prompt", "temporal_scale", "frame_end", "output_format"):
