@@ -21,12 +21,16 @@ from fractions import Fraction
 from typing import Any
 
 from gen1_batch import storage
+from gen1_batch.layout import JOB_FILES
 from gen1_batch.media.timecode import is_timecode, parse_rate
 from gen1_batch.media.writer import OUTPUT_FORMATS
 from gen1_batch.model.settings import BLENDS
 
 MANIFEST_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-SHOT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Matched whole (re.fullmatch: "$" would let a trailing newline through). No trailing '.': Windows
+# drops it, so "sh010." and "sh010" would be one folder there.
+SHOT_ID_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?")
+WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10))}
 MAX_SEED = 2**63 - 1
 
 
@@ -39,7 +43,9 @@ class Column:
 
 # The single source of truth for the schema: validation, the README table and `gen1 validate --help`.
 COLUMNS: dict[str, Column] = {
-    "shot_id": Column(str, "Unique id; names the output folder, so letters, digits, '.', '_', '-' only.", True),
+    "shot_id": Column(str, "Unique id, ignoring case; names the output folder: up to 128 letters, digits, '.', "
+                      "'_', '-', from a letter or digit, not ending in '.', and not "
+                      f"{', '.join(JOB_FILES)} (the job's own files).", True),
     "video": Column(str, "Source: a movie, or an image sequence as plate.####.exr, plate.%04d.dpx or "
                     "plate.1001-1100#.png; a path (relative to the manifest) or URL.", True),
     "prompt": Column(str, "Text describing the wanted content. `prompt` and/or `image_prompt` is required."),
@@ -319,7 +325,7 @@ def _read_parquet(data: bytes) -> tuple[Rows, list[Problem]]:
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+    return value is None or value == ""  # NaN is not "missing": Parquet nulls are None, and NaN is refused
 
 
 def _coerce(value: Any, kind: type) -> Any:
@@ -337,7 +343,7 @@ def _coerce(value: Any, kind: type) -> Any:
     if kind is Fraction:
         try:
             return str(parse_rate(value))
-        except (ValueError, ZeroDivisionError, TypeError):
+        except (ValueError, ZeroDivisionError, TypeError, OverflowError):
             raise ValueError(f"expected a frame rate such as 24, 25 or 24000/1001, got {value!r}") from None
     if kind is str:
         if not isinstance(value, str):
@@ -360,16 +366,15 @@ def _coerce(value: Any, kind: type) -> Any:
             raise ValueError(f"expected a number, got {value!r}") from None
     else:
         raise ValueError(f"expected a number, got {value!r}")
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {value!r}")
     return number
 
 
 def _check_range(column: str, value: Any) -> str | None:
     """The reason `value` is out of range for `column`, or None."""
-    if column == "shot_id" and not SHOT_ID_PATTERN.match(value):
-        return (f"must be safe as a folder name: 1-128 letters, digits, '.', '_' or '-', "
-                f"not starting with '.', '_' or '-' (got {value!r})")
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {value}"
+    if column == "shot_id":
+        return _shot_id_problem(value)
     if column == "video" and not value.strip():
         return "must not be empty"
     if column == "structure" and not 0 <= value <= 7:
@@ -392,6 +397,20 @@ def _check_range(column: str, value: Any) -> str | None:
         return f"expected HH:MM:SS:FF (or HH:MM:SS;FF for drop-frame), got {value!r}"
     if column == "window_blend" and value not in BLENDS:
         return f"must be one of {', '.join(BLENDS)}, got {value!r}"
+    return None
+
+
+def _shot_id_problem(shot_id: str) -> str | None:
+    """Why `shot_id` cannot name a shot's folder on every store (case-insensitive ones included), or None."""
+    if not SHOT_ID_PATTERN.fullmatch(shot_id):
+        return (f"must be safe as a folder name: 1-128 letters, digits, '.', '_' or '-', starting with a "
+                f"letter or digit and not ending with '.' (got {shot_id!r})")
+    if shot_id.lower() in JOB_FILES:
+        return f"{shot_id!r} is taken: the job writes {', '.join(JOB_FILES)} beside the shot folders"
+    if storage.TMP_MARKER in shot_id:
+        return f"must not contain {storage.TMP_MARKER!r}, which marks unfinished files (got {shot_id!r})"
+    if shot_id.split(".")[0].upper() in WINDOWS_DEVICES:
+        return f"{shot_id!r} is a device name on Windows and cannot name a folder there"
     return None
 
 
@@ -452,16 +471,18 @@ def load_manifest(url: str, defaults: JobDefaults | None = None, size_multiple: 
         problems.append(Problem(None, None, "the manifest has no shots"))
 
     shots: list[Shot] = []
-    first_row_of: dict[str, int] = {}
+    first_row_of: dict[str, tuple[int, str]] = {}  # ids ignoring case: on case-insensitive stores "A" is "a"
     for number, raw in rows:
         values, row_problems = _validate_row(number, raw)
         problems.extend(row_problems)
         shot_id = values.get("shot_id")
         if shot_id is not None:
-            if shot_id in first_row_of:
-                problems.append(Problem(number, "shot_id", f"duplicate of row {first_row_of[shot_id]} ({shot_id!r})"))
+            if shot_id.lower() in first_row_of:
+                first, other = first_row_of[shot_id.lower()]
+                same = "" if other == shot_id else f"; {other!r} ignoring case, one folder on case-insensitive storage"
+                problems.append(Problem(number, "shot_id", f"duplicate of row {first} ({shot_id!r}{same})"))
             else:
-                first_row_of[shot_id] = number
+                first_row_of[shot_id.lower()] = (number, shot_id)
         if not row_problems:
             shot = _resolve(number, values, defaults, url)
             problems.extend(_model_problems(number, shot, size_multiple, max_window))

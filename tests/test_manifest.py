@@ -210,3 +210,35 @@ def test_a_jsonl_row_is_one_line_whatever_characters_its_text_holds(tmp_path):
                                               for r in [{**GOOD[0], "prompt": prompt}, GOOD[1]]))
     url = str(tmp_path / "m.jsonl")
     assert [(s.row, s.prompt) for s in load_manifest(url)] == [(1, prompt), (2, None)]
+
+
+@pytest.mark.parametrize("shot_id", ["summary.json", "index.html", "results.parquet", "Summary.JSON", "nl\n",
+                                     ".gen1-lock.json", "sh010.", "sh.tmp-1", "CON", "nul.mp4"])
+def test_shot_ids_that_cannot_name_a_folder_beside_the_job_files_are_refused(tmp_path, shot_id):
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": shot_id, "video": "v.mp4", "prompt": "x"}])
+    assert [(p.row, p.column) for p in problems(url)] == [(1, "shot_id")]
+
+
+def test_shot_ids_equal_ignoring_case_are_duplicates(tmp_path):
+    url = write_manifest(tmp_path / "m.jsonl", [{**GOOD[0], "shot_id": "sh010A"}, {**GOOD[0], "shot_id": "SH010a"}])
+    (found,) = problems(url)
+    assert (found.row, found.column) == (2, "shot_id")
+    assert "duplicate of row 1" in found.reason and "'sh010A'" in found.reason and "case" in found.reason
+
+
+def test_non_finite_numbers_are_refused_in_every_format_not_taken_as_missing(tmp_path):
+    (tmp_path / "m.jsonl").write_text("".join(
+        f'{{"shot_id": "s{i}", "video": "v", "prompt": "x", "{column}": {value}}}\n'
+        for i, (column, value) in enumerate([("content_scale", "NaN"), ("temporal_scale", "Infinity"),
+                                             ("content_scale", "-Infinity"), ("steps", "NaN"),
+                                             ("fps", "Infinity"), ("seed", "NaN")], start=1)))
+    assert [p.row for p in problems(str(tmp_path / "m.jsonl"))] == [1, 2, 3, 4, 5, 6]
+    (tmp_path / "m.csv").write_text("shot_id,video,prompt,content_scale,temporal_scale\na,v,x,nan,1\nb,v,x,2,inf\n")
+    assert [(p.row, p.column) for p in problems(str(tmp_path / "m.csv"))] == [(2, "content_scale"),
+                                                                              (3, "temporal_scale")]
+    pq.write_table(pa.table({"shot_id": ["a", "b"], "video": ["v", "v"], "prompt": ["x", "x"],
+                             "content_scale": [float("nan"), None]}), tmp_path / "m.parquet")
+    assert [(p.row, p.column) for p in problems(str(tmp_path / "m.parquet"))] == [(1, "content_scale")]
+    url = write_manifest(tmp_path / "ok.jsonl", GOOD[:1])
+    assert [p.column for p in problems(url, defaults=JobDefaults().replace(content_scale=float("nan")))] == [
+        "content_scale"]

@@ -12,9 +12,10 @@ import json
 from html import escape
 from typing import Any
 
+from gen1_batch.layout import INDEX_NAME
 from gen1_batch.report.schema import SUCCEEDED
 
-INDEX_NAME, SHOT_PAGE = "index.html", "report.html"
+SHOT_PAGE = "report.html"
 DEFAULT_THRESHOLD = 0.9  # frame consistency below this stands out
 
 STYLE = """
