@@ -191,3 +191,10 @@ def test_edit_refuses_an_output_that_is_a_folder_before_loading_anything(tmp_pat
     for output in (str(tmp_path / "edit.mp4"), "/proc/gen1/edit.mp4", "/proc/gen1/edit.####.png"):
         result = invoke("edit", video, "--prompt", "p", "--output", output)
         assert result.exit_code == 2 and result.stderr.startswith(f"error: --output {output}: "), result.stderr
+
+
+def test_edit_refuses_a_guidance_scale_that_is_not_a_finite_number(tmp_path, make_clip, monkeypatch):
+    video = make_clip("a.mp4")
+    monkeypatch.setattr("gen1_batch.api.cached_pipeline", pytest.fail)
+    result = invoke("edit", video, "--prompt", "p", "--output", str(tmp_path / "e.mp4"), "--temporal-scale", "inf")
+    assert result.exit_code == 2 and "--temporal-scale: must be a finite number" in result.stderr
