@@ -32,8 +32,17 @@ log = Console(stderr=True, highlight=False)  # progress and messages
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    log.print(f"[red]error:[/] {message}")
+    log.print(f"[red]error:[/] {message}", soft_wrap=True)  # one line at any width: paths are long
     return typer.Exit(code)
+
+
+def check_output(output: str, folder: bool = True) -> None:
+    """Exit 2 with one line when nothing can be written at `output`: before any work, not after it."""
+    from rich.markup import escape
+
+    problem = storage.output_problem(storage.absolute(output), folder)
+    if problem:
+        raise fail(escape(f"--output {output}: {problem}"))
 
 
 def print_problems(url: str, problems: list[Problem]) -> None:
@@ -143,6 +152,7 @@ def run(
         steps=steps, width=width, height=height, output_format=output_format, negative_prompt=negative_prompt,
         window=window, window_stride=window_stride, window_blend=window_blend, window_shift=window_shift,
         free_noise=free_noise)
+    check_output(output)
 
     overrides: dict[str, dict[str, Any]] = {}
     for stage, (low, high) in _parse_stage_options(actors, "--actors", _actors).items():
@@ -295,6 +305,9 @@ def submit(
     wait: Annotated[bool, typer.Option("--wait", help="Follow the job's log until it ends; exit as it did.")] = False,
     upload_package: Annotated[bool, typer.Option(help="Ship this gen1-batch's code with the job (off when the "
                                                       "cluster image has the same version).")] = True,
+    check_output_here: Annotated[bool, typer.Option("--check-output/--no-check-output", help="Check from here "
+                                                    "that a URL --output can be written (a local path is the "
+                                                    "cluster's: the job checks it there).")] = True,
     json_output: JsonOpt = False,
 ) -> None:
     """Submit `gen1 run` to a Ray cluster as a Ray job. Every option `gen1 run` takes (--model,
@@ -320,6 +333,8 @@ def submit(
                   soft_wrap=True)
         settings = {**DEFAULT_SETTINGS, "resolution_multiple": 1, "max_window": sys.maxsize}
     _checked_shots(manifest, settings)
+    if check_output_here and storage.is_url(output) and not output.startswith("file://"):
+        check_output(output)
     manifest_url, output_url = storage.absolute(manifest), storage.absolute(output)
     command = entrypoint([manifest_url, "--output", output_url, *passed])
     base_id = submission_id(command, manifest, run_id)
@@ -559,6 +574,9 @@ def edit(
     output_format = formats.get(suffix)
     if output_format is None:
         raise fail(f"--output {output}: use a .mp4, a .mov or a .png / .exr sequence pattern such as out.####.exr")
+    for problem in JobDefaults().replace(content_scale=content_scale, temporal_scale=temporal_scale).problems():
+        raise fail(f"--{problem.column.replace('_', '-')}: {problem.reason.removeprefix('job default: ')}")
+    check_output(output, folder=False)
     try:
         pipe = cached_pipeline(model, device)
         settings = pipe.settings

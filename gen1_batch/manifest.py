@@ -7,6 +7,7 @@ CLI flags < the row's own value.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import dataclasses
 import hashlib
@@ -20,12 +21,16 @@ from fractions import Fraction
 from typing import Any
 
 from gen1_batch import storage
+from gen1_batch.layout import JOB_FILES
 from gen1_batch.media.timecode import is_timecode, parse_rate
 from gen1_batch.media.writer import OUTPUT_FORMATS
 from gen1_batch.model.settings import BLENDS
 
 MANIFEST_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-SHOT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# Matched whole (re.fullmatch: "$" would let a trailing newline through). No trailing '.': Windows
+# drops it, so "sh010." and "sh010" would be one folder there.
+SHOT_ID_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?")
+WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10))}
 MAX_SEED = 2**63 - 1
 
 
@@ -38,7 +43,9 @@ class Column:
 
 # The single source of truth for the schema: validation, the README table and `gen1 validate --help`.
 COLUMNS: dict[str, Column] = {
-    "shot_id": Column(str, "Unique id; names the output folder, so letters, digits, '.', '_', '-' only.", True),
+    "shot_id": Column(str, "Unique id, ignoring case; names the output folder: up to 128 letters, digits, '.', "
+                      "'_', '-', from a letter or digit, not ending in '.', and not "
+                      f"{', '.join(JOB_FILES)} (the job's own files).", True),
     "video": Column(str, "Source: a movie, or an image sequence as plate.####.exr, plate.%04d.dpx or "
                     "plate.1001-1100#.png; a path (relative to the manifest) or URL.", True),
     "prompt": Column(str, "Text describing the wanted content. `prompt` and/or `image_prompt` is required."),
@@ -76,7 +83,8 @@ COLUMNS: dict[str, Column] = {
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a manifest. `row` is the line in a JSONL or CSV file (a CSV header is
-    row 1), the 1-based row in a Parquet file, or None for the whole file."""
+    row 1; a CSV row spanning lines, its first), the 1-based row in a Parquet file, or None for the
+    whole file."""
 
     row: int | None
     column: str | None
@@ -205,13 +213,21 @@ def read_rows(url: str) -> tuple[Rows, list[Problem]]:
 
 def _read_jsonl(data: bytes) -> tuple[Rows, list[Problem]]:
     rows, problems = [], []
-    for number, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), start=1):
+    # Lines end at "\n" only: JSON text may hold U+2028 and other characters str.splitlines() breaks at.
+    for number, raw_line in enumerate(data.removeprefix(codecs.BOM_UTF8).split(b"\n"), start=1):
+        line, problem = _decode(raw_line, number)
+        if problem:
+            problems.append(problem)
+            continue
         if not line.strip():
             continue
         try:
-            value = json.loads(line)
+            value = json.loads(line, object_pairs_hook=_object_without_repeats)
         except json.JSONDecodeError as e:
             problems.append(Problem(number, None, f"not valid JSON ({e.msg} at character {e.pos + 1})"))
+            continue
+        except _RepeatedKey as e:
+            problems.append(Problem(number, str(e), "given twice in one object (only one value can count)"))
             continue
         if not isinstance(value, dict):
             problems.append(Problem(number, None, f"expected a JSON object, got {type(value).__name__}"))
@@ -220,26 +236,88 @@ def _read_jsonl(data: bytes) -> tuple[Rows, list[Problem]]:
     return rows, problems
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _object_without_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in value:
+            raise _RepeatedKey(key)
+        value[key] = item
+    return value
+
+
+def _decode(data: bytes, first_line: int = 1) -> tuple[str, Problem | None]:
+    """UTF-8 text, or the line of the first byte that is not UTF-8 (a prompt must not change silently)."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as e:
+        line = first_line + data.count(b"\n", 0, e.start)
+        return "", Problem(line, None, f"not UTF-8 text (byte 0x{data[e.start]:02x}); save the manifest as UTF-8")
+
+
 def _read_csv(data: bytes) -> tuple[Rows, list[Problem]]:
-    text = data.decode("utf-8-sig", errors="replace")
-    reader = csv.DictReader(io.StringIO(text))
+    text, problem = _decode(data.removeprefix(codecs.BOM_UTF8))
+    if problem:
+        return [], [problem]
+    lines = text.split("\n")  # the physical lines, as the reader counts them
+    reader = csv.reader(io.StringIO(text), strict=True)
+    header: list[str] | None = None
     rows, problems = [], []
-    for row in reader:
-        number = reader.line_num
-        if None in row:  # more cells than header names
-            problems.append(Problem(number, None, f"{len(row[None])} more cell(s) than the header has columns"))
-            row.pop(None)
-        rows.append((number, {k: v for k, v in row.items() if v not in ("", None)}))
+    end = 0  # the last physical line read so far
+    try:
+        for cells in reader:
+            start, end = end + 1, reader.line_num  # a row with a quoted line break spans several lines
+            if not cells:
+                continue
+            if header is None:
+                header = cells
+                problems += [Problem(start, name, "given twice in the header (only one value can count)")
+                             for name in sorted({n for n in header if header.count(n) > 1})]
+                continue
+            problems += _swallowed_rows(lines, start, end, len(header))
+            if len(cells) > len(header):
+                problems.append(Problem(start, None, f"{len(cells) - len(header)} more cell(s) than the header "
+                                                     f"has columns"))
+            rows.append((start, {n: c for n, c in zip(header, cells, strict=False) if c != ""}))  # short: rest empty
+    except csv.Error as e:  # what follows cannot be read reliably: stop here
+        start, last = end + 1, reader.line_num
+        if "unexpected end of data" in str(e):
+            spans = f": lines {start}-{last} went into one cell" if last > start else ""
+            reason = f"a quote opened in this row is still open at the end of the file{spans}"
+        elif last > start:
+            reason = f"a quote opened in this row is not closed where it should be: the CSV breaks at line {last} ({e})"
+        else:
+            reason = f"not valid CSV: {e}"
+        problems.append(Problem(start, None, reason))
     return rows, problems
+
+
+def _swallowed_rows(lines: list[str], start: int, end: int, width: int) -> list[Problem]:
+    """A quoted cell may hold line breaks, but one whose lines read as rows of their own is an
+    unclosed quote that swallowed them."""
+    for number in range(start + 1, end + 1):
+        cells = next(csv.reader([lines[number - 1]]), [])
+        if len(cells) >= max(2, width):
+            return [Problem(start, None, f"a quote opened in this row runs on to line {end}, and line {number} "
+                                         "inside it reads as a row of its own: close the quote (a line break "
+                                         "inside a quoted cell is fine, a row inside one is not)")]
+    return []
 
 
 def _read_parquet(data: bytes) -> tuple[Rows, list[Problem]]:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        table = pq.ParquetFile(io.BytesIO(data)).read()
     except Exception as e:
         return [], [Problem(None, None, f"not a readable Parquet file: {e}")]
+    names = table.column_names
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        return [], [Problem(None, name, "is in the file twice (only one value can count)") for name in repeated]
     return list(enumerate(table.to_pylist(), start=1)), []
 
 
@@ -247,7 +325,7 @@ def _read_parquet(data: bytes) -> tuple[Rows, list[Problem]]:
 
 
 def _is_missing(value: Any) -> bool:
-    return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
+    return value is None or value == ""  # NaN is not "missing": Parquet nulls are None, and NaN is refused
 
 
 def _coerce(value: Any, kind: type) -> Any:
@@ -265,7 +343,7 @@ def _coerce(value: Any, kind: type) -> Any:
     if kind is Fraction:
         try:
             return str(parse_rate(value))
-        except (ValueError, ZeroDivisionError, TypeError):
+        except (ValueError, ZeroDivisionError, TypeError, OverflowError):
             raise ValueError(f"expected a frame rate such as 24, 25 or 24000/1001, got {value!r}") from None
     if kind is str:
         if not isinstance(value, str):
@@ -288,16 +366,15 @@ def _coerce(value: Any, kind: type) -> Any:
             raise ValueError(f"expected a number, got {value!r}") from None
     else:
         raise ValueError(f"expected a number, got {value!r}")
-    if not math.isfinite(number):
-        raise ValueError(f"expected a finite number, got {value!r}")
     return number
 
 
 def _check_range(column: str, value: Any) -> str | None:
     """The reason `value` is out of range for `column`, or None."""
-    if column == "shot_id" and not SHOT_ID_PATTERN.match(value):
-        return (f"must be safe as a folder name: 1-128 letters, digits, '.', '_' or '-', "
-                f"not starting with '.', '_' or '-' (got {value!r})")
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, got {value}"
+    if column == "shot_id":
+        return _shot_id_problem(value)
     if column == "video" and not value.strip():
         return "must not be empty"
     if column == "structure" and not 0 <= value <= 7:
@@ -320,6 +397,20 @@ def _check_range(column: str, value: Any) -> str | None:
         return f"expected HH:MM:SS:FF (or HH:MM:SS;FF for drop-frame), got {value!r}"
     if column == "window_blend" and value not in BLENDS:
         return f"must be one of {', '.join(BLENDS)}, got {value!r}"
+    return None
+
+
+def _shot_id_problem(shot_id: str) -> str | None:
+    """Why `shot_id` cannot name a shot's folder on every store (case-insensitive ones included), or None."""
+    if not SHOT_ID_PATTERN.fullmatch(shot_id):
+        return (f"must be safe as a folder name: 1-128 letters, digits, '.', '_' or '-', starting with a "
+                f"letter or digit and not ending with '.' (got {shot_id!r})")
+    if shot_id.lower() in JOB_FILES:
+        return f"{shot_id!r} is taken: the job writes {', '.join(JOB_FILES)} beside the shot folders"
+    if storage.TMP_MARKER in shot_id:
+        return f"must not contain {storage.TMP_MARKER!r}, which marks unfinished files (got {shot_id!r})"
+    if shot_id.split(".")[0].upper() in WINDOWS_DEVICES:
+        return f"{shot_id!r} is a device name on Windows and cannot name a folder there"
     return None
 
 
@@ -380,16 +471,18 @@ def load_manifest(url: str, defaults: JobDefaults | None = None, size_multiple: 
         problems.append(Problem(None, None, "the manifest has no shots"))
 
     shots: list[Shot] = []
-    first_row_of: dict[str, int] = {}
+    first_row_of: dict[str, tuple[int, str]] = {}  # ids ignoring case: on case-insensitive stores "A" is "a"
     for number, raw in rows:
         values, row_problems = _validate_row(number, raw)
         problems.extend(row_problems)
         shot_id = values.get("shot_id")
         if shot_id is not None:
-            if shot_id in first_row_of:
-                problems.append(Problem(number, "shot_id", f"duplicate of row {first_row_of[shot_id]} ({shot_id!r})"))
+            if shot_id.lower() in first_row_of:
+                first, other = first_row_of[shot_id.lower()]
+                same = "" if other == shot_id else f"; {other!r} ignoring case, one folder on case-insensitive storage"
+                problems.append(Problem(number, "shot_id", f"duplicate of row {first} ({shot_id!r}{same})"))
             else:
-                first_row_of[shot_id] = number
+                first_row_of[shot_id.lower()] = (number, shot_id)
         if not row_problems:
             shot = _resolve(number, values, defaults, url)
             problems.extend(_model_problems(number, shot, size_multiple, max_window))

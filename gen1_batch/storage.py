@@ -144,3 +144,37 @@ def remove_stale_temporaries(folder_url: str) -> None:
 def _remove_quietly(fs: fsspec.AbstractFileSystem, path: str) -> None:
     with suppress(OSError):  # FileNotFoundError included
         fs.rm(path)
+
+
+def output_problem(url: str, folder: bool = True) -> str | None:
+    """Why nothing can be written at `url` (a folder, or with folder=False a file's place), or None.
+
+    Checked before any work by creating, writing and deleting a hidden marker there, so an output
+    that is the wrong kind of thing, read-only, or out of reach (no credentials, an unknown
+    protocol) fails in one line instead of after every shot ran. Folders it made are removed again.
+    """
+    try:
+        fs, path = filesystem(url)
+        if not folder:
+            if fs.isdir(path):
+                return "it is a folder; give a file name"
+            path = posixpath.dirname(path)
+        if fs.isfile(path):
+            return "it is a file, not a folder"
+        made = []
+        if isinstance(fs, LocalFileSystem):
+            probe = path
+            while probe and not fs.exists(probe):
+                made.append(probe)
+                probe = posixpath.dirname(probe) if probe != posixpath.dirname(probe) else ""
+        fs.makedirs(path, exist_ok=True)
+        marker = _temporary_sibling(posixpath.join(path, "gen1-output-check"))
+        fs.pipe_file(marker, b"")
+        fs.rm(marker)
+        for folder_made in made:  # deepest first
+            with suppress(OSError):
+                os.rmdir(folder_made)
+    except Exception as e:  # any failure here is the answer, whatever the filesystem raises
+        detail = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.strerror and e.filename else e
+        return f"cannot write there ({type(e).__name__}: {detail})"
+    return None

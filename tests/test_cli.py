@@ -42,6 +42,12 @@ def test_validate_checks_that_files_exist(tmp_path, make_clip):
     assert invoke("validate", url, "--no-check-files").exit_code == 0
 
 
+def test_validate_refuses_a_csv_whose_unclosed_quote_swallowed_the_rows_after_it(tmp_path):
+    (tmp_path / "m.csv").write_text('shot_id,video,prompt\nsh010,a.mp4,"neon street\nsh020,b.mp4,clay\n')
+    result = invoke("validate", str(tmp_path / "m.csv"), "--no-check-files")
+    assert result.exit_code == 2 and "row 2: a quote opened in this row" in result.stderr
+
+
 def test_validate_help_documents_every_column():
     result = invoke("validate", "--help")
     for column in ("shot_id", "image_prompt", "temporal_scale", "frame_end", "output_format"):
@@ -53,6 +59,17 @@ def test_run_refuses_a_bad_manifest_before_starting_anything(tmp_path):
     result = invoke("run", url, "--output", str(tmp_path / "out"))
     assert result.exit_code == 2 and "safe as a folder name" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("where", ["a-file", "a-file/out", "/proc/gen1-out"])
+def test_run_refuses_an_output_it_cannot_write_in_one_line_before_starting_ray(tmp_path, monkeypatch, where):
+    (tmp_path / "a-file").write_text("not a folder")
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p"}])
+    monkeypatch.setattr("gen1_batch.pipeline.start_ray", pytest.fail)
+    output = where if where.startswith("/") else str(tmp_path / where)
+    result = invoke("run", url, "--output", output)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: --output {output}: ") and result.stderr.count("\n") == 1
 
 
 def test_run_refuses_an_unknown_model(tmp_path):
@@ -143,6 +160,16 @@ def test_submit_checks_the_manifest_and_model_here_before_contacting_the_cluster
     assert result.exit_code == 2 and "tny" in result.output
 
 
+def test_submit_checks_a_url_output_here_and_leaves_a_local_path_to_the_cluster(tmp_path):
+    manifest = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "x"}])
+    nowhere = f"http://127.0.0.1:{closed_port()}"
+    result = invoke("submit", manifest, "--output", "nope://bucket/out", "--address", nowhere)
+    assert result.exit_code == 2 and "--output nope://bucket/out: cannot write there" in result.stderr
+    for args in (["--output", "nope://bucket/out", "--no-check-output"], ["--output", "/proc/on-the-cluster"]):
+        result = invoke("submit", manifest, *args, "--address", nowhere)
+        assert "cannot reach the Ray Jobs API" in result.output  # not checked here: on to the cluster
+
+
 def test_submit_accepts_a_model_folder_only_the_cluster_has(tmp_path):
     manifest = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "x"}])
     nowhere = f"http://127.0.0.1:{closed_port()}"
@@ -155,3 +182,19 @@ def test_submit_accepts_a_model_folder_only_the_cluster_has(tmp_path):
     result = invoke("submit", bad, "--output", str(tmp_path / "o"), "--address", nowhere,
                     "--model", "/models/animatediff-depth")
     assert result.exit_code == 2 and "shot_id" in result.output
+
+
+def test_edit_refuses_an_output_that_is_a_folder_before_loading_anything(tmp_path, make_clip, monkeypatch):
+    video = make_clip("a.mp4")
+    (tmp_path / "edit.mp4").mkdir()
+    monkeypatch.setattr("gen1_batch.api.cached_pipeline", pytest.fail)
+    for output in (str(tmp_path / "edit.mp4"), "/proc/gen1/edit.mp4", "/proc/gen1/edit.####.png"):
+        result = invoke("edit", video, "--prompt", "p", "--output", output)
+        assert result.exit_code == 2 and result.stderr.startswith(f"error: --output {output}: "), result.stderr
+
+
+def test_edit_refuses_a_guidance_scale_that_is_not_a_finite_number(tmp_path, make_clip, monkeypatch):
+    video = make_clip("a.mp4")
+    monkeypatch.setattr("gen1_batch.api.cached_pipeline", pytest.fail)
+    result = invoke("edit", video, "--prompt", "p", "--output", str(tmp_path / "e.mp4"), "--temporal-scale", "inf")
+    assert result.exit_code == 2 and "--temporal-scale: must be a finite number" in result.stderr

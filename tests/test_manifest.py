@@ -158,3 +158,87 @@ def test_missing_files_checks_every_frame_of_a_sequence(tmp_path):
     found = missing_files(load_manifest(url))
     assert [(p.row, p.column) for p in found] == [(2, "video")]
     assert "plate.1003.png: frame 1003 is missing" in found[0].reason
+
+
+def csv_problems(tmp_path, text):
+    (tmp_path / "m.csv").write_text(text)
+    return problems(str(tmp_path / "m.csv"))
+
+
+@pytest.mark.parametrize("rest", [
+    "sh020,b.mp4,clay\nsh030,c.mp4,x\n",  # never closed: the rest of the file is one cell
+    'sh020,b.mp4,"clay"\nsh030,c.mp4,x\n',  # closed by the next row's quote, which then breaks the CSV
+    'sh020,b.mp4,"\nsh030,c.mp4,x\n',  # closed at the end of a swallowed row: valid CSV, rows lost
+    "".join(f"sh{i},b.mp4,clay\n" for i in range(10_000)),  # more than csv's field size limit
+])
+def test_an_unclosed_csv_quote_is_refused_at_the_row_where_it_opened(tmp_path, rest):
+    found = csv_problems(tmp_path, 'shot_id,video,prompt\nsh001,a.mp4,x\nsh010,a.mp4,"neon street\n' + rest)
+    assert [p.row for p in found] == [3]
+    assert "quote opened in this row" in found[0].reason
+
+
+def test_a_line_break_inside_a_quoted_csv_cell_is_kept(tmp_path):
+    text = 'shot_id,video,prompt\nsh010,a.mp4,"neon street,\nat night, wet"\n\nsh020,b.mp4,x\nsh030,,y\n'
+    found = csv_problems(tmp_path, text)
+    assert [(p.row, p.column) for p in found] == [(6, "video")]  # rows are counted by the line they start on
+    (tmp_path / "m.csv").write_text(text.replace("sh030,,y\n", ""))
+    shots = load_manifest(str(tmp_path / "m.csv"))
+    assert [(s.shot_id, s.row, s.prompt) for s in shots] == [("sh010", 2, "neon street,\nat night, wet"),
+                                                              ("sh020", 5, "x")]
+
+
+def test_text_that_is_not_utf8_is_refused_at_its_line_not_changed(tmp_path):
+    row = json.dumps({"shot_id": "b", "video": "v.mp4", "prompt": "café"}, ensure_ascii=False).encode()
+    (tmp_path / "m.jsonl").write_bytes(json.dumps(GOOD[0]).encode() + b"\n" + row.replace(b"\xc3\xa9", b"\xe9"))
+    assert [(p.row, "UTF-8" in p.reason) for p in problems(str(tmp_path / "m.jsonl"))] == [(2, True)]
+    (tmp_path / "m.csv").write_bytes("shot_id,video,prompt\na,v.mp4,x\nb,v.mp4,café\n".encode("cp1252"))
+    assert [(p.row, "UTF-8" in p.reason) for p in problems(str(tmp_path / "m.csv"))] == [(3, True)]
+
+
+def test_a_column_given_twice_is_refused_in_every_format(tmp_path):
+    (tmp_path / "m.jsonl").write_text('{"shot_id": "a", "video": "v", "prompt": "x", "prompt": "y"}\n')
+    (tmp_path / "m.csv").write_text("shot_id,video,prompt,prompt\na,v,x,y\n")
+    table = pa.table([["a"], ["v"], ["x"], ["y"]], names=["shot_id", "video", "prompt", "prompt"])
+    pq.write_table(table, tmp_path / "m.parquet")
+    for name in ("m.jsonl", "m.csv", "m.parquet"):
+        assert [p.column for p in problems(str(tmp_path / name))] == ["prompt"], name
+
+
+def test_a_jsonl_row_is_one_line_whatever_characters_its_text_holds(tmp_path):
+    prompt = "neon\u2028street\u2029at\x85night"  # str.splitlines() breaks at each; JSON allows them raw
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                                              for r in [{**GOOD[0], "prompt": prompt}, GOOD[1]]))
+    url = str(tmp_path / "m.jsonl")
+    assert [(s.row, s.prompt) for s in load_manifest(url)] == [(1, prompt), (2, None)]
+
+
+@pytest.mark.parametrize("shot_id", ["summary.json", "index.html", "results.parquet", "Summary.JSON", "nl\n",
+                                     ".gen1-lock.json", "sh010.", "sh.tmp-1", "CON", "nul.mp4"])
+def test_shot_ids_that_cannot_name_a_folder_beside_the_job_files_are_refused(tmp_path, shot_id):
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": shot_id, "video": "v.mp4", "prompt": "x"}])
+    assert [(p.row, p.column) for p in problems(url)] == [(1, "shot_id")]
+
+
+def test_shot_ids_equal_ignoring_case_are_duplicates(tmp_path):
+    url = write_manifest(tmp_path / "m.jsonl", [{**GOOD[0], "shot_id": "sh010A"}, {**GOOD[0], "shot_id": "SH010a"}])
+    (found,) = problems(url)
+    assert (found.row, found.column) == (2, "shot_id")
+    assert "duplicate of row 1" in found.reason and "'sh010A'" in found.reason and "case" in found.reason
+
+
+def test_non_finite_numbers_are_refused_in_every_format_not_taken_as_missing(tmp_path):
+    (tmp_path / "m.jsonl").write_text("".join(
+        f'{{"shot_id": "s{i}", "video": "v", "prompt": "x", "{column}": {value}}}\n'
+        for i, (column, value) in enumerate([("content_scale", "NaN"), ("temporal_scale", "Infinity"),
+                                             ("content_scale", "-Infinity"), ("steps", "NaN"),
+                                             ("fps", "Infinity"), ("seed", "NaN")], start=1)))
+    assert [p.row for p in problems(str(tmp_path / "m.jsonl"))] == [1, 2, 3, 4, 5, 6]
+    (tmp_path / "m.csv").write_text("shot_id,video,prompt,content_scale,temporal_scale\na,v,x,nan,1\nb,v,x,2,inf\n")
+    assert [(p.row, p.column) for p in problems(str(tmp_path / "m.csv"))] == [(2, "content_scale"),
+                                                                              (3, "temporal_scale")]
+    pq.write_table(pa.table({"shot_id": ["a", "b"], "video": ["v", "v"], "prompt": ["x", "x"],
+                             "content_scale": [float("nan"), None]}), tmp_path / "m.parquet")
+    assert [(p.row, p.column) for p in problems(str(tmp_path / "m.parquet"))] == [(1, "content_scale")]
+    url = write_manifest(tmp_path / "ok.jsonl", GOOD[:1])
+    assert [p.column for p in problems(url, defaults=JobDefaults().replace(content_scale=float("nan")))] == [
+        "content_scale"]

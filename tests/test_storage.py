@@ -39,3 +39,17 @@ def test_object_store_urls_work_the_same():
     assert storage.parent("s3://bucket/jobs/m.jsonl") == "s3://bucket/jobs"
     with storage.local_copy("memory://bucket/out/a/report.json") as local:
         assert Path(local).read_bytes() == b"{}"
+
+
+def test_an_output_that_cannot_be_written_is_found_before_any_work_and_a_good_one_is_left_as_it_was(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    assert "is a file" in storage.output_problem(str(tmp_path / "taken"))
+    assert "NotADirectoryError" in storage.output_problem(str(tmp_path / "taken" / "out"))
+    assert "cannot write there" in storage.output_problem("/proc/gen1-out")  # a place no one can write
+    assert "Protocol not known: nope" in storage.output_problem("nope://bucket/out")
+    assert "is a folder" in storage.output_problem(str(tmp_path), folder=False)
+    assert storage.output_problem(str(tmp_path / "new" / "out")) is None
+    assert storage.output_problem(str(tmp_path / "new" / "edit.mp4"), folder=False) is None
+    assert storage.output_problem("memory://probed/out") is None
+    assert sorted(os.listdir(tmp_path)) == ["taken"]  # no marker, no folder left behind
+    assert fsspec.filesystem("memory").find("/probed") == []

@@ -68,10 +68,10 @@ def frames_on_disk(sequence: Sequence) -> list[int]:
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False)]
     except FileNotFoundError:
         return []
-    number = re.compile(rf"^{re.escape(sequence.head)}(\d{{{sequence.padding},}}){re.escape(sequence.tail)}$")
+    number = re.compile(rf"{re.escape(sequence.head)}([0-9]{{{sequence.padding},}}){re.escape(sequence.tail)}")
     found = []
     for name in names:
-        match = number.match(name)
+        match = number.fullmatch(name)
         # A number wider than the padding is fine (10000 after 9999); a shorter one must not be zero-padded.
         if match and (len(match.group(1)) == sequence.padding or not match.group(1).startswith("0")):
             found.append(int(match.group(1)))

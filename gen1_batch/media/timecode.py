@@ -8,11 +8,11 @@ from fractions import Fraction
 
 import opentimelineio as otio
 
-TIMECODE = re.compile(r"^\d{2}:\d{2}:\d{2}[:;]\d{2}$")
+TIMECODE = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}[:;][0-9]{2}")  # matched whole (fullmatch)
 
 
 def is_timecode(text: str) -> bool:
-    return bool(TIMECODE.match(text))
+    return bool(TIMECODE.fullmatch(text))
 
 
 def offset(timecode: str, frames: int, rate: Fraction) -> str:

@@ -20,7 +20,7 @@ from gen1_batch.model.presets import PRESETS
 from gen1_batch.model.settings import DEFAULT_SETTINGS, PIPELINES
 
 MODEL_INDEX = "model_index.json"
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?$")
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?", re.ASCII)  # matched whole (fullmatch)
 CACHE_DIR = os.environ.get("GEN1_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gen1-batch"))
 
 
@@ -117,7 +117,7 @@ def describe_model(spec: str) -> ModelRef:
         _check_components(spec, index, {p[len(prefix):].split("/")[0] for p in found if p.startswith(prefix)})
         return ModelRef(spec, "url", spec, _listing_key(entries), _settings_from_index(index),
                         _pipeline_of(spec, index))
-    if HUB_ID.match(spec):
+    if HUB_ID.fullmatch(spec):
         from huggingface_hub import hf_hub_download
 
         repo, _, revision = spec.partition("@")

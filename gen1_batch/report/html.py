@@ -9,12 +9,15 @@ stays instant; thumbnails load lazily as they scroll into view.
 from __future__ import annotations
 
 import json
+import math
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
+from gen1_batch.layout import INDEX_NAME
 from gen1_batch.report.schema import SUCCEEDED
 
-INDEX_NAME, SHOT_PAGE = "index.html", "report.html"
+SHOT_PAGE = "report.html"
 DEFAULT_THRESHOLD = 0.9  # frame consistency below this stands out
 
 STYLE = """
@@ -32,6 +35,38 @@ video{width:min(480px,100%);background:#000}img.sheet{max-width:100%}
 """
 
 
+# What JSON may hold that HTML or JavaScript reads otherwise: "</script>" and "<!--" end or derail the
+# script element; U+2028/U+2029 end a line in older JavaScript. As \u escapes they are plain text.
+_UNSAFE_IN_SCRIPT = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028",
+                                   "\u2029": "\\u2029"})
+
+
+def json_for_html(value: Any) -> str:
+    """`value` as JSON that can sit inside a <script> element whatever its strings hold (every page
+    that embeds data uses this). NaN and infinities, which JSON.parse refuses, become null."""
+    return json.dumps(_finite(value)).translate(_UNSAFE_IN_SCRIPT)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _link(*segments: str) -> str:
+    """A relative URL of path segments, each percent-encoded: a name can never become a scheme such
+    as javascript:, a query or another folder."""
+    return "/".join(quote(str(segment), safe="") for segment in segments)
+
+
+def _text(value: Any) -> str:
+    return escape(str(value))
+
+
 def _fmt(value: Any) -> str:
     if value is None:
         return "-"
@@ -45,35 +80,37 @@ def _table(rows: dict[str, Any]) -> str:
     return f"<table>{body}</table>"
 
 
-def _img(src: str, alt: str, cls: str = "") -> str:
-    # A picture that fails to load is hidden and named, instead of showing a broken icon.
-    return (f'<img class="{cls}" src="{escape(src)}" alt="{escape(alt)}" '
-            f"onerror=\"this.dataset.missing=1;this.insertAdjacentText('afterend','missing: {escape(src)}')\">")
+def _img(name: str, alt: str, cls: str = "") -> str:
+    # A picture that fails to load is hidden and named, instead of showing a broken icon. The name is
+    # read from the attribute, never written into the script.
+    return (f'<img class="{cls}" src="{escape(_link(name))}" alt="{escape(alt)}" '
+            "onerror=\"this.dataset.missing=1;"
+            "this.insertAdjacentText('afterend','missing: '+this.getAttribute('src'))\">")
 
 
 def shot_page(report: dict[str, Any], artifacts: dict[str, str]) -> str:
     """report.html: what was done to one shot, with its pictures and clip."""
     model, params = report.get("model") or {}, report.get("params") or {}
     status = report["status"]
-    parts = [f"<header><a href='../{INDEX_NAME}'>&larr; all shots</a><h1>{escape(report['shot_id'])} "
-             f"<span class='badge {status}'>{status}</span></h1></header><main>"]
+    parts = [f"<header><a href='../{INDEX_NAME}'>&larr; all shots</a><h1>{_text(report['shot_id'])} "
+             f"<span class='badge {_text(status)}'>{_text(status)}</span></h1></header><main>"]
     if model.get("random_weights"):
-        parts.append(f"<p class='warn'>Made with <b>{escape(model.get('weights', 'random'))}</b> weights "
-                     f"({escape(', '.join(model.get('random_parts', [])) or model.get('id', ''))}): this "
-                     "shows the pipeline ran, it is not an edit to review.</p>")
+        parts.append(f"<p class='warn'>Made with <b>{_text(model.get('weights', 'random'))}</b> weights "
+                     f"({_text(', '.join(map(str, model.get('random_parts') or [])) or model.get('id', ''))}): "
+                     "this shows the pipeline ran, it is not an edit to review.</p>")
     if report.get("error"):
         e = report["error"]
-        parts.append(f"<p class='error'>failed at {escape(e['stage'])}: {escape(e['type'])}: "
-                     f"{escape(e['message'])}</p>")
+        parts.append(f"<p class='error'>failed at {_text(e.get('stage'))}: {_text(e.get('type'))}: "
+                     f"{_text(e.get('message'))}</p>")
     media = "<div class='grid'>"
     if "video" in artifacts:
-        media += (f"<section><h2>output</h2><video src='{escape(artifacts['video'])}' controls loop muted "
+        media += (f"<section><h2>output</h2><video src='{escape(_link(artifacts['video']))}' controls loop muted "
                   f"playsinline></video></section>")
     prompt = "<section><h2>content</h2>"
     if params.get("prompt"):
-        prompt += f"<p>prompt: <b>{escape(params['prompt'])}</b></p>"
+        prompt += f"<p>prompt: <b>{_text(params['prompt'])}</b></p>"
     if params.get("negative_prompt"):
-        prompt += f"<p>negative prompt: {escape(params['negative_prompt'])}</p>"
+        prompt += f"<p>negative prompt: {_text(params['negative_prompt'])}</p>"
     if "reference" in artifacts:
         prompt += f"<p>reference image:</p>{_img(artifacts['reference'], 'reference image')}"
     media += prompt + "</section></div>"
@@ -103,8 +140,8 @@ def index_row(report: dict[str, Any], artifacts: dict[str, str] | None = None) -
     shot = report["shot_id"]
     thumb = (artifacts or report.get("artifacts") or {}).get("thumbnail")
     return {
-        "shot": shot, "status": report["status"], "page": f"{shot}/{SHOT_PAGE}",
-        "thumb": f"{shot}/{thumb}" if thumb else None, "frames": video.get("frames"), "fps": video.get("fps"),
+        "shot": shot, "status": report["status"], "page": _link(shot, SHOT_PAGE),
+        "thumb": _link(shot, thumb) if thumb else None, "frames": video.get("frames"), "fps": video.get("fps"),
         "frame_consistency": metrics.get("frame_consistency"),
         "prompt_consistency": metrics.get("prompt_consistency", metrics.get("reference_consistency")),
         "structure_error": metrics.get("structure_error"), "seconds": (report.get("seconds") or {}).get("total"),
@@ -151,13 +188,13 @@ render();
 
 def index_page(title: str, rows: list[dict[str, Any]], counts: dict[str, int], threshold: float) -> str:
     """index.html: every shot of a job, sortable and filterable; failures and outliers stand out."""
-    data = json.dumps(rows).replace("</", "<\\/")
+    data = json_for_html(rows)
     summary = ", ".join(f"{v} {k}" for k, v in counts.items())
     body = f"""<header><h1>{escape(title)}</h1><p>{escape(summary)}</p>
 <p><input id="filter" placeholder="filter by shot or error"> <select id="status">
 <option value="all">all</option><option value="failed">failed</option><option value="succeeded">succeeded</option>
 <option value="outliers">outliers</option></select> frame consistency below
-<input id="threshold" type="number" step="0.01" value="{threshold}" style="width:5em"> stands out
+<input id="threshold" type="number" step="0.01" value="{_text(threshold)}" style="width:5em"> stands out
 &middot; <span id="count"></span></p></header>
 <main><table><thead><tr id="head"></tr></thead><tbody id="rows"></tbody></table></main>
 <script type="application/json" id="shots">{data}</script><script>{INDEX_SCRIPT}</script>"""

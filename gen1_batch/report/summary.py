@@ -11,12 +11,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from gen1_batch import storage
+from gen1_batch.layout import RESULTS_NAME, SUMMARY_NAME
 from gen1_batch.report.html import DEFAULT_THRESHOLD, INDEX_NAME, counts_of, index_page, index_row
 from gen1_batch.report.schema import FAILED, REPORT_NAME, SCHEMA_VERSION, SUCCEEDED
 from gen1_batch.stages.common import STAGES
 
-SUMMARY_NAME = "summary.json"
-RESULTS_NAME = "results.parquet"
 METRICS = ("frame_consistency", "prompt_consistency", "reference_consistency", "structure_error",
            "source_frame_consistency")
 

@@ -30,6 +30,8 @@ def test_frames_are_found_on_any_store_and_gaps_name_the_missing_file():
         fs.pipe(f"/seq/plate.{n:04d}.exr", b"x")
     fs.pipe("/seq/plate.0999.exr.tmp-1", b"x")
     fs.pipe("/seq/other.1001.exr", b"x")
+    fs.pipe("/seq/plate.1004.exr\n", b"x")  # names are matched whole: a trailing newline is another file
+    fs.pipe("/seq/plate.\u0661\u0660\u0660\u0664.exr", b"x")  # and frame numbers are ASCII digits
     seq = parse("memory://seq/plate.####.exr")
     assert frames_on_disk(seq) == [1001, 1002, 1003, 1005, 10000]
     assert frame_range(seq, 1001, 1003) == [1001, 1002, 1003]

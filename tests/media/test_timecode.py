@@ -26,3 +26,4 @@ def test_rates_are_exact():
     with pytest.raises(ValueError):
         parse_rate(0)
     assert is_timecode("01:00:00:00") and is_timecode("01:00:00;00") and not is_timecode("1:00:00:00")
+    assert not is_timecode("01:00:00:00\n") and not is_timecode("\u0660" + "1:00:00:00")

@@ -65,6 +65,8 @@ def test_tiny_weights_are_seeded_per_component():
 def test_unknown_models_say_what_was_tried(tmp_path):
     with pytest.raises(ModelNotFound, match="not a preset"):
         describe_model("no such model")
+    with pytest.raises(ModelNotFound, match="not a preset"):  # a hub id is matched whole
+        describe_model("studio/gen1-tiny\n")
     with pytest.raises(ModelNotFound, match=r"model_index\.json"):
         describe_model(str(tmp_path))
 

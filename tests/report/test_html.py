@@ -1,4 +1,7 @@
 import json
+import re
+from html import escape
+from urllib.parse import quote
 
 from gen1_batch.report.html import index_page, index_row, shot_page
 from tests.helpers import browser_dom
@@ -33,3 +36,46 @@ def test_an_index_of_thousands_of_shots_renders_them_all_in_a_browser(tmp_path):
     assert "3000 of 3000 shots" in dom and dom.count('href="sh') == 3000
     assert dom.count('<tr class="failed">') == len(range(0, 3000, 97))
     assert dom.count('<tr class="outlier">') == 3000 - len(range(0, 3000, 97))  # 0.95 < 0.99: all stand out
+
+
+# Text that breaks a page which does not escape it: script and comment openers, markup whose handlers
+# would mark the page if they ran, quotes that end attributes or script strings, JavaScript line
+# separators, a javascript: URL. Shot ids are restricted in manifests, but a report file can hold anything.
+RAN = "document.documentElement.setAttribute('data-ran','ye'+'s')"
+HOSTILE = [f"</script><script>{RAN}</script>", "<!--<script>", f'<img src=x onerror="{RAN}">',
+           f"'\"><svg onload={RAN}>", "a\u2028b\u2029c &amp; &lt; ]]>", f"javascript:{RAN}//", f"');{RAN};('"]
+EVERYTHING = "".join(HOSTILE)
+
+
+def hostile_report(text, status="failed"):
+    return {"shot_id": text, "status": status,
+            "params": {"prompt": text, "negative_prompt": text, "video": f"/show/{text}.mp4", "image_prompt": text},
+            "model": {"id": text, "random_weights": True, "random_parts": [text], "weights": text},
+            "error": {"stage": text, "type": text, "message": f"file not found: /show/{text}/plate.exr"},
+            "input": {"frames": 12, "fps": text, "path": text}, "output": {"url": text},
+            "metrics": {"frame_consistency": float("nan"), text: 1.0}, "seconds": {"total": 2.0, text: 1.0},
+            "artifacts": {"thumbnail": text}}
+
+
+def test_an_index_of_hostile_text_shows_every_row_and_runs_no_script_from_data(tmp_path):
+    texts = [*HOSTILE, EVERYTHING]
+    reports = [hostile_report(t, "failed" if i % 2 else "succeeded") for i, t in enumerate(texts)]
+    (tmp_path / "index.html").write_text(index_page(EVERYTHING, [index_row(r) for r in reports],
+                                                    {"shots": len(texts)}, 0.9))
+    dom = browser_dom((tmp_path / "index.html").as_uri())
+    assert 'data-ran="yes"' not in dom
+    assert f"{len(texts)} of {len(texts)} shots" in dom and len(re.findall(r'<tr class="\w*"><td>', dom)) == len(texts)
+    for report in reports:
+        assert escape(report["error"]["message"], quote=False) in dom
+    assert all(":" not in link for link in re.findall(r'(?:href|src)="([^"]*)"', dom))  # all relative
+
+
+def test_a_shot_page_of_hostile_text_shows_it_as_text_and_runs_no_script_from_data(tmp_path):
+    breakout = HOSTILE[-1]  # alone, as one whole script string would otherwise not even parse
+    artifacts = {"video": EVERYTHING, "reference": breakout, "contact": EVERYTHING}
+    (tmp_path / "report.html").write_text(shot_page(hostile_report(EVERYTHING), artifacts))
+    dom = browser_dom((tmp_path / "report.html").as_uri())
+    assert 'data-ran="yes"' not in dom
+    assert f"prompt: <b>{escape(EVERYTHING, quote=False)}</b>" in dom
+    for name in (breakout, EVERYTHING):  # the pictures' own handler ran, and named them
+        assert f">missing: {quote(name, safe='')}" in dom

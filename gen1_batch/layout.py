@@ -1,0 +1,10 @@
+"""What a job writes at the root of its output, beside one folder per shot named by its shot id.
+
+Shot ids may not take these names (nor start with '.', which the job keeps for its own hidden files:
+temporaries, markers), so no shot folder can stand where a job file goes.
+"""
+
+INDEX_NAME = "index.html"
+SUMMARY_NAME = "summary.json"
+RESULTS_NAME = "results.parquet"
+JOB_FILES = (SUMMARY_NAME, INDEX_NAME, RESULTS_NAME)
