@@ -32,7 +32,7 @@ log = Console(stderr=True, highlight=False)  # progress and messages
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    log.print(f"[red]error:[/] {message}")
+    log.print(f"[red]error:[/] {message}", soft_wrap=True)  # one line at any width: logs are grepped
     return typer.Exit(code)
 
 
@@ -84,6 +84,7 @@ ModelOpt = Annotated[str, typer.Option(help="A preset (see `gen1 models list`), 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     manifest: ManifestArg,
     output: Annotated[str, typer.Option("--output", "-o", help="Output folder or URL; each shot gets a subfolder.")],
     model: ModelOpt = "tiny",
@@ -120,6 +121,8 @@ def run(
                                                               "lower it if a GPU runs out of memory.")] = None,
     threshold: Annotated[float, typer.Option(help="Frame consistency below which a shot stands out in "
                                                   "index.html (the page can change it).")] = 0.9,
+    wait_for_lock: Annotated[bool, typer.Option("--wait-for-lock", help="If another run is writing to the "
+                                                "output, wait until it is done instead of stopping.")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Edit every shot of a manifest and write {output}/{shot_id}/ (video, report.json),
@@ -152,6 +155,8 @@ def run(
 
     job = JobConfig(manifest=storage.absolute(manifest), output=storage.absolute(output), model=ref,
                     retries=retries, device=device, max_batch=max_batch)
+    if not dry_run:
+        _hold_output_lock(ctx, job.output, wait_for_lock)
     planned = plan_shots(shots, job, force=force, only_failed=only_failed)
     to_run = [p.shot for p in planned if p.action == RUN]
     if ref.random_weights:
@@ -178,6 +183,18 @@ def run(
     _print_summary(summary, not_run, json_output)
     if summary["counts"]["failed"]:
         raise typer.Exit(1)
+
+
+def _hold_output_lock(ctx: typer.Context, output: str, wait: bool) -> None:
+    """Hold the output's lock until the command ends, however it ends; exit 2 if another run has it."""
+    from gen1_batch.lock import LockHeld, OutputLock
+
+    try:
+        ctx.with_resource(OutputLock(output, wait=wait, say=lambda line: log.print(line, soft_wrap=True)))
+    except LockHeld as e:
+        raise fail(str(e)) from None
+    except OSError as e:
+        raise fail(f"--output {output}: cannot write its lock file: {e}") from None
 
 
 def _edit_shots(shots: list, job: Any, address: str | None, overrides: dict[str, dict[str, Any]]) -> dict:
