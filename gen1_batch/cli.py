@@ -155,6 +155,7 @@ def run(
 
     job = JobConfig(manifest=storage.absolute(manifest), output=storage.absolute(output), model=ref,
                     retries=retries, device=device, max_batch=max_batch)
+    _refuse_source_collisions(shots, manifest, output)
     if not dry_run:
         _hold_output_lock(ctx, job.output, wait_for_lock)
     planned = plan_shots(shots, job, force=force, only_failed=only_failed)
@@ -183,6 +184,16 @@ def run(
     _print_summary(summary, not_run, json_output)
     if summary["counts"]["failed"]:
         raise typer.Exit(1)
+
+
+def _refuse_source_collisions(shots: list, manifest: str, output: str) -> None:
+    """Exit 2 listing every source the job would overwrite or remove, before any work."""
+    from gen1_batch.safety import job_collisions
+
+    problems = job_collisions(shots, manifest, output)
+    if problems:
+        print_problems(f"--output {output}", problems)
+        raise typer.Exit(2)
 
 
 def _hold_output_lock(ctx: typer.Context, output: str, wait: bool) -> None:
@@ -565,12 +576,16 @@ def edit(
     from gen1_batch.api import cached_pipeline
     from gen1_batch.api import edit as edit_frames
     from gen1_batch.media import MediaError, read_image, read_video, write_movie, write_sequence
-    from gen1_batch.media.sequence import is_sequence, parse
+    from gen1_batch.media.sequence import frames_on_disk, is_sequence, parse
     from gen1_batch.media.timecode import parse_rate
     from gen1_batch.model.loading import ModelNotFound
+    from gen1_batch.safety import edit_collisions
 
     if prompt is None and image_prompt is None:
         raise fail("give --prompt, --image-prompt or both")
+    overwritten = edit_collisions([s for s in (video, image_prompt) if s], output)
+    if overwritten:
+        raise fail(f"--output {output} would overwrite its source {overwritten[0]}")
     suffix = output.rsplit(".", 1)[-1].lower()
     formats = {"png": "png", "exr": "exr"} if is_sequence(output) else {"mp4": "mp4", "mov": "prores"}
     output_format = formats.get(suffix)
@@ -594,7 +609,12 @@ def edit(
                              content_scale=content_scale, temporal_scale=temporal_scale, steps=steps, seed=seed,
                              window=windows, model=model, device=device)
     if output_format in ("png", "exr"):
-        result = write_sequence(edited, parse(storage.absolute(output)), info, output_format)
+        target = parse(storage.absolute(output))
+        result = write_sequence(edited, target, info, output_format)
+        others = sorted(set(frames_on_disk(target)) - set(range(result["frame_start"], result["frame_end"] + 1)))
+        if others:  # not provably this command's: never removed
+            log.print(f"note: {target.pattern()} also has frames {others[0]}-{others[-1]} that this edit did "
+                      "not write; they are left as they are", soft_wrap=True)
     else:
         result = write_movie(edited, storage.absolute(output), info, output_format)
     out.print(f"[green]wrote[/] {result['url']}: {result['frames']} frames at {result['fps']} fps, "

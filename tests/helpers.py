@@ -13,13 +13,13 @@ def write_manifest(path: Path, rows: list[dict]) -> str:
     return str(path)
 
 
-def gen1(*args: str, check: int | None = None, timeout: int = 600, env: dict | None = None
-         ) -> subprocess.CompletedProcess:
+def gen1(*args: str, check: int | None = None, timeout: int = 600, env: dict | None = None,
+         cwd: str | Path | None = None) -> subprocess.CompletedProcess:
     """Run the CLI in a new process, as a user would (with extra environment variables, if any)."""
     import os
 
     result = subprocess.run([sys.executable, "-m", "gen1_batch", *args], capture_output=True, text=True,
-                            timeout=timeout, env={**os.environ, **(env or {})})
+                            timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
     if check is not None:
         assert result.returncode == check, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result

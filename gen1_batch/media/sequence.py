@@ -42,6 +42,14 @@ class Sequence:
     def pattern(self) -> str:
         return storage.join(self.directory, f"{self.head}{'#' * self.padding}{self.tail}")
 
+    def number_of(self, name: str) -> int | None:
+        """The frame number a file name has in this sequence, or None if it is not one of its frames."""
+        match = re.fullmatch(rf"{re.escape(self.head)}(\d{{{self.padding},}}){re.escape(self.tail)}", name)
+        # A number wider than the padding is fine (10000 after 9999); a shorter one must not be zero-padded.
+        if match and (len(match.group(1)) == self.padding or not match.group(1).startswith("0")):
+            return int(match.group(1))
+        return None
+
 
 def is_sequence(path: str) -> bool:
     name = storage.basename(path)
@@ -68,14 +76,7 @@ def frames_on_disk(sequence: Sequence) -> list[int]:
         names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False)]
     except FileNotFoundError:
         return []
-    number = re.compile(rf"^{re.escape(sequence.head)}(\d{{{sequence.padding},}}){re.escape(sequence.tail)}$")
-    found = []
-    for name in names:
-        match = number.match(name)
-        # A number wider than the padding is fine (10000 after 9999); a shorter one must not be zero-padded.
-        if match and (len(match.group(1)) == sequence.padding or not match.group(1).startswith("0")):
-            found.append(int(match.group(1)))
-    return sorted(found)
+    return sorted(n for n in map(sequence.number_of, names) if n is not None)
 
 
 def frame_range(sequence: Sequence, frame_start: int | None, frame_end: int | None) -> list[int]:
