@@ -1,8 +1,8 @@
 """One run at a time on an output: a lease, {output}/.gen1-lock.json, on any store storage.py reaches.
 
 The lock names its run (id, host, pid, start) and carries a heartbeat that a background thread
-renews every quarter lease. A lock whose heartbeat is older than its lease was left by a run that
-died: the next run takes it over, and says so.
+renews every quarter lease. A lock whose heartbeat is older than its lease, or whose process on
+this same machine is gone, was left by a run that died: the next run takes it over, and says so.
 
 What acquiring guarantees. Not every store has an atomic create-if-absent, so a run writes its
 lock (an atomic replace, storage.write_json_atomic), waits a settle delay and reads it back: of runs
@@ -46,6 +46,17 @@ def describe(holder: dict[str, Any], now: float | None = None) -> str:
             f"{holder.get('started_at')}, last heartbeat {age:.0f} s ago")
 
 
+def _running(pid: Any) -> bool:
+    """Whether a process of this machine is running (True when that cannot be told)."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, TypeError, ValueError):
+        return True  # another user's process, or no pid recorded
+    return True
+
+
 class LockHeld(Exception):
     def __init__(self, url: str, holder: dict[str, Any]):
         self.url, self.holder = url, holder
@@ -81,6 +92,8 @@ class OutputLock:
         return holder if isinstance(holder, dict) else {"run_id": "?", "heartbeat": 0, "lease_seconds": 0}
 
     def _alive(self, holder: dict[str, Any]) -> bool:
+        if holder.get("host") == self.record["host"] and not _running(holder.get("pid")):
+            return False  # a run on this machine that is gone: no need to wait out its lease
         age = time.time() - float(holder.get("heartbeat", 0))
         return age <= float(holder.get("lease_seconds", self.lease))
 
@@ -102,8 +115,8 @@ class OutputLock:
                 time.sleep(min(5.0, self.lease / 4))
                 continue
             if holder and holder.get("run_id") != self.record["run_id"]:
-                self.say(f"note: taking over the lock of {describe(holder)}, past its lease of "
-                         f"{holder.get('lease_seconds')} s: that run seems to have died")
+                self.say(f"note: taking over the lock of {describe(holder)}: that run has died (its process "
+                         f"is gone, or its heartbeat is older than its lease of {holder.get('lease_seconds')} s)")
             self._write()
             time.sleep(self.settle)
             back = self._read()
