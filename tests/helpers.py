@@ -25,6 +25,25 @@ def gen1(*args: str, check: int | None = None, timeout: int = 600, env: dict | N
     return result
 
 
+def write_finished_shot(output: str, shot, model_key: str, edit: bytes = b"an edit") -> dict:
+    """What a run leaves for a shot that succeeded, without running it: its edit (a movie format) and
+    a report recording its parameters, model, files and sources."""
+    from gen1_batch import storage
+    from gen1_batch.fingerprint import record_files, shot_sources
+    from gen1_batch.media import output_name
+    from gen1_batch.report.schema import report_url, shot_folder
+
+    folder = shot_folder(output, shot.shot_id)
+    url = storage.join(folder, output_name(shot.shot_id, shot.output_format))
+    storage.write_bytes_atomic(url, edit)
+    report = {"shot_id": shot.shot_id, "status": "succeeded", "params_hash": shot.params_hash(),
+              "params": shot.params(), "model": {"key": model_key}, "seconds": {},
+              "output": {"url": url, "bytes": len(edit)}, "sources": shot_sources(shot),
+              "files": record_files(folder, {"url": url}, [])}
+    storage.write_json_atomic(report_url(output, shot.shot_id), report)
+    return report
+
+
 def encode_movie(path: str, frames, codec: str, pix_fmt: str, rate=24, options: dict | None = None,
                  timecode: str | None = None) -> str:
     """Encode uint8 RGB frames with any FFmpeg codec, to make the sources studios have."""
