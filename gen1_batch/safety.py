@@ -158,16 +158,17 @@ class Collision:
 
 def collisions(sources: Iterable[Source], written: Iterable[Written], fold: bool) -> list[Collision]:
     """Every source that some written name could be (one collision each)."""
+    def key(names: Names) -> Names:
+        return names.folded() if fold else names
+
     by_folder: dict[str, list[Written]] = {}
     for names, whose, what in written:
-        names = names.folded() if fold else names
-        by_folder.setdefault(names.folder, []).append((names, whose, what))
+        by_folder.setdefault(key(names).folder, []).append((names, whose, what))
     found = []
     for source in sources:
         for names in source_names(source[2]):
-            names = names.folded() if fold else names
-            hit = next((Collision(source, w, whose, what) for w, whose, what in by_folder.get(names.folder, ())
-                        if names_overlap(names, w)), None)
+            hit = next((Collision(source, w, whose, what) for w, whose, what in by_folder.get(key(names).folder, ())
+                        if names_overlap(key(names), key(w))), None)
             if hit:
                 found.append(hit)
                 break
