@@ -43,7 +43,9 @@ def _ends_hash(fs: Any, path: str, size: int) -> str:
 
 def _file_parts(fs: Any, info: dict[str, Any]) -> dict[str, Any]:
     parts = _identity(info)
-    if "time" in parts:  # no content id from the store: the ends of the file stand for its content
+    if parts["size"] is None:  # a server that does not say (some HTTP): the whole content
+        parts["content"] = hashlib.sha256(fs.cat_file(info["name"])).hexdigest()
+    elif "time" in parts:  # no content id from the store: the ends of the file stand for its content
         parts["ends"] = _ends_hash(fs, info["name"], int(info["size"]))
     return parts
 

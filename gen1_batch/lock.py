@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -48,6 +49,8 @@ def describe(holder: dict[str, Any], now: float | None = None) -> str:
 
 def _running(pid: Any) -> bool:
     """Whether a process of this machine is running (True when that cannot be told)."""
+    if sys.platform == "win32":
+        return True  # os.kill would end it there
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
@@ -78,7 +81,6 @@ class OutputLock:
         self.record = {"run_id": uuid.uuid4().hex[:12], "host": socket.gethostname(), "pid": os.getpid(),
                        "started_at": _iso(now), "heartbeat": now, "heartbeat_at": _iso(now),
                        "lease_seconds": self.lease}
-        self.lost: dict[str, Any] | None = None  # the run that took the lock from this one, if any
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -130,13 +132,12 @@ class OutputLock:
             try:
                 holder = self._read()
                 if holder and holder.get("run_id") != self.record["run_id"]:
-                    self.lost = holder
                     self.say(f"warning: {storage.parent(self.url)} was taken over by {describe(holder)}; "
                              "this run no longer holds its lock")
                     return
                 self._write()
-            except OSError:
-                continue  # a passing storage error: the next beat tries again, well within the lease
+            except Exception:  # a passing storage error: the next beat tries again, well within the lease
+                continue
 
     def release(self) -> None:
         self._stop.set()
