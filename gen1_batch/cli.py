@@ -93,6 +93,7 @@ ModelOpt = Annotated[str, typer.Option(help="A preset (see `gen1 models list`), 
 
 @app.command()
 def run(
+    ctx: typer.Context,
     manifest: ManifestArg,
     output: Annotated[str, typer.Option("--output", "-o", help="Output folder or URL; each shot gets a subfolder.")],
     model: ModelOpt = "tiny",
@@ -129,6 +130,8 @@ def run(
                                                               "lower it if a GPU runs out of memory.")] = None,
     threshold: Annotated[float, typer.Option(help="Frame consistency below which a shot stands out in "
                                                   "index.html (the page can change it).")] = 0.9,
+    wait_for_lock: Annotated[bool, typer.Option("--wait-for-lock", help="If another run is writing to the "
+                                                "output, wait until it is done instead of stopping.")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Edit every shot of a manifest and write {output}/{shot_id}/ (video, report.json),
@@ -162,6 +165,9 @@ def run(
 
     job = JobConfig(manifest=storage.absolute(manifest), output=storage.absolute(output), model=ref,
                     retries=retries, device=device, max_batch=max_batch)
+    _refuse_source_collisions(shots, manifest, output)
+    if not dry_run:
+        _hold_output_lock(ctx, job.output, wait_for_lock)
     planned = plan_shots(shots, job, force=force, only_failed=only_failed)
     to_run = [p.shot for p in planned if p.action == RUN]
     if ref.random_weights:
@@ -188,6 +194,28 @@ def run(
     _print_summary(summary, not_run, json_output)
     if summary["counts"]["failed"]:
         raise typer.Exit(1)
+
+
+def _refuse_source_collisions(shots: list, manifest: str, output: str) -> None:
+    """Exit 2 listing every source the job would overwrite or remove, before any work."""
+    from gen1_batch.safety import job_collisions
+
+    problems = job_collisions(shots, manifest, output)
+    if problems:
+        print_problems(f"--output {output}", problems)
+        raise typer.Exit(2)
+
+
+def _hold_output_lock(ctx: typer.Context, output: str, wait: bool) -> None:
+    """Hold the output's lock until the command ends, however it ends; exit 2 if another run has it."""
+    from gen1_batch.lock import LockHeld, OutputLock
+
+    try:
+        ctx.with_resource(OutputLock(output, wait=wait, say=lambda line: log.print(line, soft_wrap=True)))
+    except LockHeld as e:
+        raise fail(str(e)) from None
+    except OSError as e:
+        raise fail(f"--output {output}: cannot write its lock file: {e}") from None
 
 
 def _edit_shots(shots: list, job: Any, address: str | None, overrides: dict[str, dict[str, Any]]) -> dict:
@@ -563,12 +591,16 @@ def edit(
     from gen1_batch.api import cached_pipeline
     from gen1_batch.api import edit as edit_frames
     from gen1_batch.media import MediaError, read_image, read_video, write_movie, write_sequence
-    from gen1_batch.media.sequence import is_sequence, parse
+    from gen1_batch.media.sequence import frames_on_disk, is_sequence, parse
     from gen1_batch.media.timecode import parse_rate
     from gen1_batch.model.loading import ModelNotFound
+    from gen1_batch.safety import edit_collisions
 
     if prompt is None and image_prompt is None:
         raise fail("give --prompt, --image-prompt or both")
+    overwritten = edit_collisions([s for s in (video, image_prompt) if s], output)
+    if overwritten:
+        raise fail(f"--output {output} would overwrite its source {overwritten[0]}")
     suffix = output.rsplit(".", 1)[-1].lower()
     formats = {"png": "png", "exr": "exr"} if is_sequence(output) else {"mp4": "mp4", "mov": "prores"}
     output_format = formats.get(suffix)
@@ -595,7 +627,12 @@ def edit(
                              content_scale=content_scale, temporal_scale=temporal_scale, steps=steps, seed=seed,
                              window=windows, model=model, device=device)
     if output_format in ("png", "exr"):
-        result = write_sequence(edited, parse(storage.absolute(output)), info, output_format)
+        target = parse(storage.absolute(output))
+        result = write_sequence(edited, target, info, output_format)
+        others = sorted(set(frames_on_disk(target)) - set(range(result["frame_start"], result["frame_end"] + 1)))
+        if others:  # not provably this command's: never removed
+            log.print(f"note: {target.pattern()} also has frames {others[0]}-{others[-1]} that this edit did "
+                      "not write; they are left as they are", soft_wrap=True)
     else:
         result = write_movie(edited, storage.absolute(output), info, output_format)
     out.print(f"[green]wrote[/] {result['url']}: {result['frames']} frames at {result['fps']} fps, "

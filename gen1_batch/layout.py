@@ -7,4 +7,5 @@ temporaries, markers), so no shot folder can stand where a job file goes.
 INDEX_NAME = "index.html"
 SUMMARY_NAME = "summary.json"
 RESULTS_NAME = "results.parquet"
-JOB_FILES = (SUMMARY_NAME, INDEX_NAME, RESULTS_NAME)
+LOCK_NAME = ".gen1-lock.json"  # one run at a time on an output (lock.py)
+JOB_FILES = (SUMMARY_NAME, INDEX_NAME, RESULTS_NAME, LOCK_NAME)

@@ -1,4 +1,9 @@
-"""Which shots a run does: finished shots (same parameters, same model) are skipped."""
+"""Which shots a run does: finished shots are skipped.
+
+A shot is finished when its report says succeeded with the same parameters and model, every file
+the report lists is there with the size it recorded, and its sources still have the fingerprints
+it recorded. On object storage each check is a request, so shots are checked in parallel.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from gen1_batch.config import JobConfig
+from gen1_batch.fingerprint import changed_files, changed_source
 from gen1_batch.manifest import Shot
-from gen1_batch.report.schema import FAILED, SUCCEEDED, is_done, read_report
+from gen1_batch.report.schema import FAILED, SUCCEEDED, is_done, read_report, shot_folder
 
 RUN, SKIP = "run", "skip"
 
@@ -21,10 +27,19 @@ class PlannedShot:
     previous: dict[str, Any] | None  # the report an earlier run left, if any
 
 
+CHECKERS = 32  # parallel requests
+
+
 def read_reports(output: str, shot_ids: list[str]) -> dict[str, dict[str, Any] | None]:
     """Existing reports, read in parallel (on object storage each is a request)."""
-    with ThreadPoolExecutor(max_workers=32) as pool:
+    with ThreadPoolExecutor(max_workers=CHECKERS) as pool:
         return dict(zip(shot_ids, pool.map(lambda sid: read_report(output, sid), shot_ids), strict=True))
+
+
+def why_stale(report: dict[str, Any], shot: Shot, job: JobConfig) -> str | None:
+    """Why a report that says done cannot be trusted (a file gone or changed, a source replaced), or None."""
+    return (changed_files(shot_folder(job.output, shot.shot_id), report.get("files"), shot.shot_id)
+            or changed_source(shot, report.get("sources")))
 
 
 def _why_run(report: dict[str, Any] | None, shot: Shot, job: JobConfig) -> str:
@@ -41,6 +56,11 @@ def plan_shots(shots: list[Shot], job: JobConfig, force: bool = False, only_fail
     if force and only_failed:
         raise ValueError("--force and --only-failed exclude each other")
     previous = read_reports(job.output, [s.shot_id for s in shots])
+    # Reports that say done are checked against the store: their files, and their sources.
+    done = [s for s in shots if not force and not only_failed and is_done(previous[s.shot_id], s, job)]
+    with ThreadPoolExecutor(max_workers=CHECKERS) as pool:
+        doubts = dict(zip([s.shot_id for s in done], pool.map(lambda s: why_stale(previous[s.shot_id], s, job), done),
+                         strict=True))
     planned = []
     for shot in shots:
         report = previous[shot.shot_id]
@@ -53,8 +73,9 @@ def plan_shots(shots: list[Shot], job: JobConfig, force: bool = False, only_fail
             else:
                 why = "succeeded before" if status == SUCCEEDED else "not run yet"
                 planned.append(PlannedShot(shot, SKIP, f"{why} (--only-failed)", report))
-        elif is_done(report, shot, job):
-            planned.append(PlannedShot(shot, SKIP, "done", report))
+        elif shot.shot_id in doubts:
+            why = doubts[shot.shot_id]
+            planned.append(PlannedShot(shot, RUN, why, report) if why else PlannedShot(shot, SKIP, "done", report))
         else:
             planned.append(PlannedShot(shot, RUN, _why_run(report, shot, job), report))
     return planned

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
+import re
 import uuid
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -20,6 +21,8 @@ from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
 TMP_MARKER = ".tmp-"
+# The names _temporary_sibling makes (".report.json.tmp-1a2b3c4d"): the only names cleaned up as temporaries.
+TEMPORARY = re.compile(rf"\..+{re.escape(TMP_MARKER)}[0-9a-f]{{8}}")
 
 
 def is_url(path: str) -> bool:
@@ -132,12 +135,12 @@ def local_copy(url: str):
 
 
 def remove_stale_temporaries(folder_url: str) -> None:
-    """Remove temporary files an interrupted writer left in a folder."""
+    """Remove temporary files an interrupted writer left in a folder (only names it makes)."""
     fs, path = filesystem(folder_url)
     if not fs.isdir(path):
         return
     for entry in fs.ls(path, detail=False):
-        if TMP_MARKER in posixpath.basename(entry):
+        if TEMPORARY.fullmatch(posixpath.basename(entry.rstrip("/"))):
             _remove_quietly(fs, entry)
 
 

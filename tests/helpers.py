@@ -13,16 +13,35 @@ def write_manifest(path: Path, rows: list[dict]) -> str:
     return str(path)
 
 
-def gen1(*args: str, check: int | None = None, timeout: int = 600, env: dict | None = None
-         ) -> subprocess.CompletedProcess:
+def gen1(*args: str, check: int | None = None, timeout: int = 600, env: dict | None = None,
+         cwd: str | Path | None = None) -> subprocess.CompletedProcess:
     """Run the CLI in a new process, as a user would (with extra environment variables, if any)."""
     import os
 
     result = subprocess.run([sys.executable, "-m", "gen1_batch", *args], capture_output=True, text=True,
-                            timeout=timeout, env={**os.environ, **(env or {})})
+                            timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
     if check is not None:
         assert result.returncode == check, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result
+
+
+def write_finished_shot(output: str, shot, model_key: str, edit: bytes = b"an edit") -> dict:
+    """What a run leaves for a shot that succeeded, without running it: its edit (a movie format) and
+    a report recording its parameters, model, files and sources."""
+    from gen1_batch import storage
+    from gen1_batch.fingerprint import record_files, shot_sources
+    from gen1_batch.media import output_name
+    from gen1_batch.report.schema import report_url, shot_folder
+
+    folder = shot_folder(output, shot.shot_id)
+    url = storage.join(folder, output_name(shot.shot_id, shot.output_format))
+    storage.write_bytes_atomic(url, edit)
+    report = {"shot_id": shot.shot_id, "status": "succeeded", "params_hash": shot.params_hash(),
+              "params": shot.params(), "model": {"key": model_key}, "seconds": {},
+              "output": {"url": url, "bytes": len(edit)}, "sources": shot_sources(shot),
+              "files": record_files(folder, {"url": url}, [])}
+    storage.write_json_atomic(report_url(output, shot.shot_id), report)
+    return report
 
 
 def encode_movie(path: str, frames, codec: str, pix_fmt: str, rate=24, options: dict | None = None,

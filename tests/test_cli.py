@@ -9,7 +9,7 @@ from gen1_batch import storage
 from gen1_batch.cli import app
 from gen1_batch.model.loading import describe_model
 from gen1_batch.report.schema import report_url
-from tests.helpers import write_manifest
+from tests.helpers import write_finished_shot, write_manifest
 
 runner = CliRunner()
 
@@ -90,16 +90,15 @@ def test_dry_run_prints_the_plan_without_loading_a_model(tmp_path, make_clip, mo
     assert shot["windows"]["window_frames"] == 8 and shot["output"].endswith("a/a.mp4")
 
 
-def test_a_finished_job_run_again_starts_no_ray_and_loads_no_model(tmp_path, monkeypatch):
+def test_a_finished_job_run_again_starts_no_ray_and_loads_no_model(tmp_path, make_clip, monkeypatch):
+    make_clip("a.mp4", frames=4)
     url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p"}])
     out = str(tmp_path / "out")
     from gen1_batch.manifest import load_manifest
 
     (shot,) = load_manifest(url)
     shot = shot.__class__(**{**shot.params(), "steps": 4})  # the tiny model's default steps
-    storage.write_json_atomic(report_url(out, "a"), {
-        "shot_id": "a", "status": "succeeded", "params_hash": shot.params_hash(),
-        "model": {"key": describe_model("tiny").key}, "seconds": {}, "params": shot.params()})
+    write_finished_shot(out, shot, describe_model("tiny").key)
     monkeypatch.setattr("gen1_batch.pipeline.start_ray", pytest.fail)
     result = invoke("run", url, "--output", out, "--json")
     assert result.exit_code == 0, result.stderr

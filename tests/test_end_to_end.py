@@ -80,7 +80,7 @@ def test_each_good_shot_has_its_video_with_the_source_ranges_frames_rate_and_siz
 @pytest.mark.parametrize("shot_id", list(GOOD))
 def test_a_good_shots_report_says_what_was_done(job, shot_id):
     r = report(job, shot_id)
-    assert (r["schema_version"], r["status"], r["error"]) == (2, "succeeded", None)
+    assert (r["schema_version"], r["status"], r["error"]) == (3, "succeeded", None)
     assert r["input"]["frames"] == r["output"]["frames"] and r["input"]["fps"] == r["output"]["fps"]
     assert r["params"]["steps"] == 4 and r["seed"] == default_seed(shot_id)  # tiny's default steps
     assert r["model"]["id"] == "tiny" and r["model"]["random_weights"] is True and r["model"]["weights"] == "random"

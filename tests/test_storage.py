@@ -30,6 +30,14 @@ def test_stale_temporaries_are_cleaned(tmp_path):
     assert os.listdir(tmp_path) == ["report.json"]
 
 
+def test_only_names_the_writer_makes_are_cleaned_as_temporaries(tmp_path):
+    kept = ["notes.tmp-draft.txt", "plate.tmp-1.exr", ".hidden.tmp-config"]
+    for name in kept:
+        (tmp_path / name).write_text("someone's file")
+    storage.remove_stale_temporaries(str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == sorted(kept)
+
+
 def test_object_store_urls_work_the_same():
     storage.write_bytes_atomic("memory://bucket/out/a/report.json", b"{}")
     assert storage.exists("memory://bucket/out/a/report.json")

@@ -100,10 +100,15 @@ def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: st
             "timecode": info.timecode, "bytes": size}
 
 
-def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output_format: str) -> dict[str, Any]:
+def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output_format: str,
+                   remove_stale: bool = False) -> dict[str, Any]:
     """Encode canvas frames as numbered images at the source's size: a sequence source keeps its
     numbers, a movie's frames are numbered from 1001. Each file is committed on its own; the shot's
-    report, written after, marks the sequence complete."""
+    report, written after, marks the sequence complete.
+
+    `remove_stale` removes the target's other frames, which would read as part of the new sequence:
+    only for a folder that holds nothing but this writer's output (a shot's own folder, which
+    gen1_batch.safety keeps free of sources); anywhere else they are left alone."""
     f = FORMATS[output_format]
     first = info.frame_start if info.kind == "sequence" else MOVIE_START
     numbers = range(first, first + len(frames))
@@ -130,9 +135,9 @@ def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output
                     fh.write(data)
             total += os.path.getsize(local)
             storage.put_file_atomic(local, target.path(number))
-    # Frames an earlier run wrote outside this range would read as part of the new sequence.
-    for number in set(frames_on_disk(target)) - set(numbers):
-        fs.rm(f"{folder.rstrip('/')}/{target.name(number)}")
+    if remove_stale:  # frames an earlier run wrote outside this range
+        for number in set(frames_on_disk(target)) - set(numbers):
+            fs.rm(f"{folder.rstrip('/')}/{target.name(number)}")
     return {"url": target.pattern(), "format": output_format, "codec": f.codec, "pix_fmt": f.pix_fmt,
             "bit_depth": f.bit_depth, "float": output_format == "exr", "width": info.width, "height": info.height,
             "fps": str(info.rate), "frames": len(numbers), "frame_start": numbers[0], "frame_end": numbers[-1],
@@ -141,11 +146,12 @@ def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output
 
 def write_output(frames: np.ndarray, folder: str, shot_id: str, info: VideoInfo,
                  output_format: str = "mp4") -> dict[str, Any]:
-    """A shot's edit in its folder, named after the shot (see `output_name`)."""
+    """A shot's edit in its own folder, named after the shot (see `output_name`); a sequence's frames
+    of an earlier run outside the new range are removed."""
     f = FORMATS[output_format]
     if f.sequence:
         target = output_sequence(folder, shot_id, f.extension, info.padding or 4)
-        return write_sequence(frames, target, info, output_format)
+        return write_sequence(frames, target, info, output_format, remove_stale=True)
     return write_movie(frames, storage.join(folder, output_name(shot_id, output_format)), info, output_format)
 
 

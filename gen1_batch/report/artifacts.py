@@ -17,6 +17,7 @@ from gen1_batch.media.canvas import Canvas, crop
 from gen1_batch.media.writer import write_video
 
 CONTACT_NAME, THUMB_NAME, REFERENCE_NAME, PREVIEW_NAME = "contact.jpg", "thumb.jpg", "reference.jpg", "preview.mp4"
+ARTIFACT_NAMES = (CONTACT_NAME, THUMB_NAME, REFERENCE_NAME, PREVIEW_NAME)  # every file write_artifacts may write
 TILE_HEIGHT = 144
 LABEL_HEIGHT = 18
 

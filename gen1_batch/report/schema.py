@@ -1,7 +1,8 @@
 """report.json: one per shot, written last; its presence marks the shot as finished.
 
 Resume reads it back: a shot is skipped when its report says succeeded with the same resolved
-parameters and the same model key.
+parameters and the same model key (`is_done`), its sources still have the fingerprints it
+recorded, and its files are there with the sizes it recorded (see gen1_batch.fingerprint).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from gen1_batch.config import JobConfig
 from gen1_batch.manifest import Shot
 from gen1_batch.model.loading import combined_fingerprint
 
-SCHEMA_VERSION = 2  # 2: metrics, artifacts, model.random_parts
+SCHEMA_VERSION = 3  # 2: metrics, artifacts, model.random_parts; 3: sources, files
 REPORT_NAME = "report.json"
 SUCCEEDED, FAILED = "succeeded", "failed"
 
@@ -44,13 +45,15 @@ def model_section(job: JobConfig, fingerprints: dict[str, str]) -> dict[str, Any
 def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, video: dict[str, Any] | None,
                 output: dict[str, Any] | None, seconds: dict[str, float], fingerprints: dict[str, str],
                 sampling: dict[str, Any] | None, metrics: dict[str, Any] | None = None,
-                artifacts: dict[str, str] | None = None) -> dict[str, Any]:
+                artifacts: dict[str, str] | None = None, sources: dict[str, Any] | None = None,
+                files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "shot_id": shot.shot_id,
         "status": FAILED if error else SUCCEEDED,
         "error": error,
         "input": video or None,
+        "sources": sources or None,  # video and image prompt with their fingerprints, taken before decoding
         "params": shot.params(),
         "params_hash": shot.params_hash(),
         "seed": shot.seed,
@@ -60,6 +63,7 @@ def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, vid
         "seconds": {**{k: round(v, 4) for k, v in seconds.items()}, "total": round(sum(seconds.values()), 4)},
         "output": output,
         "artifacts": artifacts or {},  # report pictures and the playable clip, beside the output
+        "files": files or [],  # every file of the shot's folder but this report: name and bytes as written
         "job": {"manifest": job.manifest, "output": job.output, "gen1_version": __version__,
                 "host": socket.gethostname()},
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -40,6 +40,7 @@ def initial_row(shot_json: str, shot_id: str) -> dict[str, Any]:
         "error_type": "",
         "error_message": "",
         "video_info": "{}",
+        "sources": "{}",
         "sampling": "{}",
         "fingerprints": "{}",
         "metrics": "{}",

@@ -11,6 +11,7 @@ import numpy as np
 
 from gen1_batch import storage
 from gen1_batch.config import JobConfig
+from gen1_batch.fingerprint import record_files, shot_sources
 from gen1_batch.manifest import Shot
 from gen1_batch.media import VideoInfo, read_image, read_video, write_output
 from gen1_batch.report.artifacts import write_artifacts
@@ -25,10 +26,12 @@ def decode(batch: dict[str, np.ndarray], *, job: JobConfig) -> dict[str, np.ndar
 
     def process(row: dict[str, Any]) -> dict[str, Any]:
         shot = Shot.from_json(row["shot"])
+        # Before reading: a source replaced while this shot runs then differs from its report next time.
+        sources = json.dumps(shot_sources(shot))
         frames, info = read_video(shot.video, shot.frame_start, shot.frame_end, size=(shot.width, shot.height),
                                   side=settings["default_resolution"], multiple=settings["resolution_multiple"],
                                   fps=Fraction(shot.fps) if shot.fps else None, timecode=shot.timecode)
-        updates = {"frames": frames, "video_info": json.dumps(info.to_dict())}
+        updates = {"frames": frames, "video_info": json.dumps(info.to_dict()), "sources": sources}
         if shot.image_prompt:
             updates["reference"] = read_image(shot.image_prompt)
         return updates
@@ -76,9 +79,11 @@ def write_shot(row: dict[str, Any], job: JobConfig) -> dict[str, Any]:
         sampling=json.loads(row["sampling"]) or None,
         metrics=json.loads(row["metrics"]) or None,
         artifacts=artifacts,
+        sources=json.loads(row["sources"]),
     )
     if artifact_error:
         report["artifact_error"] = artifact_error
     storage.write_bytes_atomic(storage.join(folder, SHOT_PAGE), shot_page(report, artifacts).encode())
+    report["files"] = record_files(folder, output, [*artifacts.values(), SHOT_PAGE])
     storage.write_json_atomic(storage.join(folder, REPORT_NAME), report)  # last: marks the shot done
     return {"shot_id": shot.shot_id, "status": report["status"], "report": json.dumps(report)}

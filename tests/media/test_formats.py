@@ -116,3 +116,15 @@ def test_the_output_is_the_source_size_whatever_the_working_canvas(tmp_path):
     assert frames.shape[1:3] == (64, 64) and (info.layout.content_width, info.layout.content_height) == (64, 27)
     out = write_output(frames, str(tmp_path / "out"), "sh", info, "mp4")
     assert (out["width"], out["height"]) == (130, 54)
+
+
+def test_a_sequence_never_removes_frames_it_cannot_prove_it_wrote(tmp_path):
+    from gen1_batch.media import write_video
+
+    write_video(synthetic_frames(5, 32, 16), str(tmp_path / "plates" / "sh.####.png"), 24, "png")  # 1001-1005
+    frames, info = read_video(str(tmp_path / "plates" / "sh.####.png"), 1001, 1002, side=32, multiple=16)
+    write_video(frames[:, :16, :32], str(tmp_path / "plates" / "sh.####.png"), 24, "png")  # a tool over a folder
+    assert len(list((tmp_path / "plates").iterdir())) == 5  # 1003-1005 are someone else's: left alone
+    write_output(frames, str(tmp_path / "out" / "sh"), "sh", info, "png")
+    write_output(frames[:1], str(tmp_path / "out" / "sh"), "sh", info, "png")
+    assert [p.name for p in (tmp_path / "out" / "sh").iterdir()] == ["sh.1001.png"]  # its own folder: its frames

@@ -39,3 +39,22 @@ def test_frames_are_found_on_any_store_and_gaps_name_the_missing_file():
         frame_range(seq, 1001, 1005)
     with pytest.raises(ShotError, match="outside the sequence"):
         frame_range(seq, 990, 1002)
+
+
+def test_the_quick_reading_of_common_patterns_is_what_fileseq_reads():
+    import itertools
+
+    import fileseq
+
+    from gen1_batch.media import sequence
+
+    heads = ["plate.", "plate", "plate_v2.", "sh010.1.", "", "v001-plate."]
+    paddings = ["#", "####", "#####", "@", "@@@@", "%04d", "%d", "%4d", "$F4", "$F"]
+    tails = [".exr", ".final.exr", "_x.exr", ".EXR"]
+    for name in map("".join, itertools.product(heads, paddings, tails)):
+        quick = sequence._simple(name)
+        parsed = fileseq.FileSequence(name, pad_style=fileseq.PAD_STYLE_HASH1)
+        pad = parsed.padding()
+        width = 4 if pad == "#" else fileseq.FileSequence.getPaddingNum(pad, pad_style=fileseq.PAD_STYLE_HASH1)
+        assert quick == (parsed.basename(), width, parsed.extension()) and parsed.frameSet() is None, name
+    assert sequence._simple("plate.1001-1100#.exr") is None  # a frame range: fileseq reads it

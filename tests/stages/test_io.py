@@ -61,3 +61,28 @@ def test_an_encoding_error_leaves_no_video_at_the_final_path(tmp_path, make_clip
     report = json.loads(result["report"])
     assert (report["status"], report["error"]["stage"]) == ("failed", "write")
     assert not [name for name in os.listdir(os.path.join(job.output, "sh1")) if name.endswith(".mp4")]
+
+
+@pytest.mark.parametrize("output_format, edit_file", [("mp4", "sh1.mp4"), ("png", "sh1.1002.png")])
+def test_a_written_shot_records_its_files_and_sources_and_resume_checks_them(tmp_path, make_clip, job,
+                                                                             output_format, edit_file):
+    from gen1_batch.fingerprint import source_fingerprint
+    from gen1_batch.manifest import Shot
+    from gen1_batch.resume import RUN, SKIP, plan_shots
+
+    make_clip("a.mp4", frames=4)
+    row = shot_row(tmp_path, video="a.mp4", frame_start=1, frame_end=3, output_format=output_format)
+    (row,) = rows_of(decode(batch_of([row]), job=job))
+    row.update(edited=row["frames"], depth=np.zeros(row["frames"].shape[:3], np.float16))  # as if edited
+    report = json.loads(write_shot(row, job)["report"])
+    assert report["sources"]["video"]["fingerprint"] == source_fingerprint(str(tmp_path / "a.mp4"))
+    folder = os.path.join(job.output, "sh1")
+    sizes = {name: os.path.getsize(os.path.join(folder, name)) for name in os.listdir(folder)}
+    frames = [name for name in sizes if name.endswith(".png")]  # the edit as a sequence: one entry
+    expected = {n: size for n, size in sizes.items() if n not in frames and n != "report.json"}
+    expected.update({"sh1.####.png": sum(sizes[n] for n in frames)} if frames else {})
+    assert {f["name"]: f["bytes"] for f in report["files"]} == expected
+    shot = Shot.from_json(row["shot"])
+    assert [(p.action, p.reason) for p in plan_shots([shot], job)] == [(SKIP, "done")]
+    os.remove(os.path.join(folder, edit_file))
+    assert [(p.action, p.reason) for p in plan_shots([shot], job)] == [(RUN, f"output missing: sh1/{edit_file}")]
