@@ -606,8 +606,9 @@ def edit(
     output_format = formats.get(suffix)
     if output_format is None:
         raise fail(f"--output {output}: use a .mp4, a .mov or a .png / .exr sequence pattern such as out.####.exr")
-    for problem in JobDefaults().replace(content_scale=content_scale, temporal_scale=temporal_scale).problems():
-        raise fail(f"--{problem.column.replace('_', '-')}: {problem.reason.removeprefix('job default: ')}")
+    scales = JobDefaults().replace(content_scale=content_scale, temporal_scale=temporal_scale).problems()
+    if scales:  # the manifest's rules (finite numbers)
+        raise fail(f"--{scales[0].column.replace('_', '-')}: {scales[0].reason.removeprefix('job default: ')}")
     check_output(output, folder=False)
     try:
         pipe = cached_pipeline(model, device)

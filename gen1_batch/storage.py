@@ -163,18 +163,17 @@ def output_problem(url: str, folder: bool = True) -> str | None:
                 return "it is a folder; give a file name"
             path = posixpath.dirname(path)
         if fs.isfile(path):
-            return "it is a file, not a folder"
-        made = []
-        if isinstance(fs, LocalFileSystem):
-            probe = path
-            while probe and not fs.exists(probe):
-                made.append(probe)
-                probe = posixpath.dirname(probe) if probe != posixpath.dirname(probe) else ""
+            return "it is a file, not a folder" if folder else f"{path} is a file, not a folder"
+        made = []  # local folders this check creates, deepest first
+        missing = path
+        while isinstance(fs, LocalFileSystem) and not fs.exists(missing) and posixpath.dirname(missing) != missing:
+            made.append(missing)
+            missing = posixpath.dirname(missing)
         fs.makedirs(path, exist_ok=True)
         marker = _temporary_sibling(posixpath.join(path, "gen1-output-check"))
         fs.pipe_file(marker, b"")
         fs.rm(marker)
-        for folder_made in made:  # deepest first
+        for folder_made in made:
             with suppress(OSError):
                 os.rmdir(folder_made)
     except Exception as e:  # any failure here is the answer, whatever the filesystem raises
