@@ -420,9 +420,9 @@ def _decode_movie(url: str, start: int, end: int | None, want: tuple[int | None,
     if damaged and (mode == "fail" or first is None):
         error = next(iter(timeline.errors.values()), None)
         remedy = "; none of its frames decodes" if first is None else \
-            " (the shot's damaged_frames, nearest or black, would replace them)"
+            "; damaged_frames (--damaged-frames) nearest or black replaces them"
         raise MediaError(f"{url}: {describe(damaged)} cannot be decoded" + (f" ({error})" if error else "") + remedy)
-    if before and damaged:
+    if before and damaged and mode == "nearest":
         frames[before[0]] = to_canvas(before[1], layout, matrix)
     stacked, damaged = fill(range(start, last + 1), frames, mode)
 
