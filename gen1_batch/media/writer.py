@@ -11,6 +11,7 @@ Every file is written locally, then committed to its final URL through a tempora
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -102,21 +103,28 @@ def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: st
         with av.open(local, mode="w", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream(f.codec, rate=info.rate)
             stream.width, stream.height, stream.pix_fmt = info.width, info.height, pix_fmt
-            stream.options = f.options
+            stamps = info.timestamps
+            # Irregular timing: each frame keeps its time and how long it holds (the last one too).
+            # Without B-frames, packets come in presentation order and the last one ends the track.
+            stream.options = {**f.options, "bf": "0"} if stamps and f.codec == "libx264" else f.options
+            holds = {start: end - start for start, end in itertools.pairwise(stamps)} if stamps else {}
+            if stamps:
+                stream.codec_context.time_base = Fraction(info.time_base)
             if info.timecode:
                 stream.metadata["timecode"] = info.timecode
             if info.display_matrix:
                 stream.set_display_matrix(info.display_matrix)
-            stamps, time_base = info.timestamps, Fraction(info.time_base or 1 / info.rate)
-            if stamps:  # irregular timing: each frame keeps its time and duration
-                stream.codec_context.time_base = time_base
+
+            def mux(packets: list[av.Packet]) -> None:
+                for packet in packets:
+                    packet.duration = holds.get(packet.pts, packet.duration)
+                container.mux(packets)
+
             for frame in _source_frames(frames, info.layout, info.width, info.height, pix_fmt, info.display_matrix):
                 frame.pts = stamps[count] if stamps else count
-                if stamps:
-                    frame.time_base, frame.duration = time_base, stamps[count + 1] - stamps[count]
-                container.mux(stream.encode(frame))
+                mux(stream.encode(frame))
                 count += 1
-            container.mux(stream.encode())
+            mux(stream.encode())
         size = os.path.getsize(local)
         storage.put_file_atomic(local, url)
     return {"url": url, "format": output_format, "codec": f.codec, "pix_fmt": pix_fmt, "bit_depth": f.bit_depth,
