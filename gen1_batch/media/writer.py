@@ -69,8 +69,8 @@ def check_timing(info: VideoInfo, output_format: str, retime: bool) -> None:
     durations = info.frame_durations_ms()
     if durations and FORMATS[output_format].sequence and not retime:
         raise MediaError(f"{info.url}: variable frame rate (frames last {durations[0]:.1f} to {durations[1]:.1f} ms); "
-                         f"a {output_format} sequence has no timestamps to keep: write mp4 or prores, or set retime "
-                         f"(--retime) to accept frames at a constant {info.fps} fps")
+                         f"an image sequence ({output_format}) has no timestamps to keep: write mp4 or prores, or set "
+                         f"retime (--retime) to accept frames at a constant {info.fps} fps")
 
 
 def _source_frames(frames: np.ndarray, layout: Canvas, width: int, height: int, pix_fmt: str,

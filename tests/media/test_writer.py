@@ -77,8 +77,8 @@ def test_a_variable_frame_rate_clip_is_written_with_its_timestamps(tmp_path, fmt
 def test_a_variable_frame_rate_clip_goes_to_a_sequence_only_when_retiming_is_accepted(tmp_path):
     source = encode_movie(str(tmp_path / "vfr.mp4"), synthetic_frames(8, 64, 48), "libx264", "yuv420p", pts=TIMES)
     frames, info = read_video(source, side=32)
-    with pytest.raises(MediaError, match=r"vfr\.mp4: variable frame rate \(frames last 41\.7 to 166\.7 ms\); a png "
-                                         r"sequence has no timestamps to keep: .*--retime"):
+    with pytest.raises(MediaError, match=r"vfr\.mp4: variable frame rate \(frames last 41\.7 to 166\.7 ms\); an image "
+                                         r"sequence \(png\) has no timestamps to keep: .*--retime"):
         check_timing(info, "png", retime=False)
     for fmt in ("mp4", "prores"):
         check_timing(info, fmt, retime=False)  # movies keep the timestamps
