@@ -493,7 +493,10 @@ def _read_sequence(url: str, frame_start: int | None, frame_end: int | None, wan
             layout = canvases.fit(frame.width, frame.height, *want, side=side, multiple=multiple)
             found = header_timecode(data, seq.extension)
             if found and number != numbers[0]:  # the range's first frame is damaged: count back to it
-                found = offset(found, numbers[0] - number, rate)
+                try:
+                    found = offset(found, numbers[0] - number, rate)
+                except ValueError:  # before 00:00:00:00: there is no such timecode
+                    found = None
             timecode = found or timecode
         frames[number] = to_canvas(frame, layout)
     if first is None:

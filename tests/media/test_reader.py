@@ -343,3 +343,26 @@ def test_a_sequence_whose_every_frame_is_damaged_fails(tmp_path):
         (tmp_path / name).write_bytes(b"")
     with pytest.raises(MediaError, match=r"none of frames 1001-1002 can be read"):
         read_video(str(tmp_path / "plate.####.png"), damaged_frames="nearest")
+
+
+def test_a_sequences_timecode_is_counted_back_past_a_damaged_first_frame(tmp_path):
+    from gen1_batch.media.synthetic import write_synthetic_clip
+
+    write_synthetic_clip(str(tmp_path / "plate.####.exr"), frames=3, width=32, height=16, output_format="exr",
+                         timecode="01:00:00:00")
+    (tmp_path / "plate.1001.exr").write_bytes(b"")
+    _, info = read_video(str(tmp_path / "plate.####.exr"), damaged_frames="black")
+    assert (info.damaged_frames, info.timecode) == ([1001], "01:00:00:00")
+
+
+def test_a_header_timecode_that_cannot_be_counted_back_is_dropped_not_a_crash(tmp_path):
+    from gen1_batch.media.headers import exr_with_timecode
+    from gen1_batch.media.synthetic import write_synthetic_clip
+
+    write_synthetic_clip(str(tmp_path / "plate.####.exr"), frames=3, width=32, height=16, output_format="exr")
+    for name in ("plate.1001.exr", "plate.1002.exr"):
+        (tmp_path / name).write_bytes(b"")
+    third = tmp_path / "plate.1003.exr"
+    third.write_bytes(exr_with_timecode(third.read_bytes(), "00:00:00:01"))  # frame 1001 would be before zero
+    _, info = read_video(str(tmp_path / "plate.####.exr"), damaged_frames="black", timecode="10:00:00:00")
+    assert info.timecode == "10:00:00:00"  # the manifest's, for a source whose own cannot be right
