@@ -120,6 +120,10 @@ def run(
                                                       help="Default: move window boundaries each step.")] = None,
     free_noise: Annotated[bool | None, typer.Option("--free-noise/--no-free-noise",
                                                     help="Default: FreeNoise initial noise.")] = None,
+    damaged_frames: Annotated[str | None, typer.Option(help="Default for a frame that cannot be decoded: fail "
+                                                            "(the shot), nearest (good frame) or black.")] = None,
+    retime: Annotated[bool | None, typer.Option("--retime/--no-retime", help="Default: accept writing a variable-"
+                                                "frame-rate movie to a png/exr sequence at a constant rate.")] = None,
     actors: Annotated[list[str], typer.Option(help="Actors of a model stage: STAGE=N or STAGE=MIN-MAX "
                                                    "(stages: depth, content, diffusion). Repeatable.")] = [],  # noqa: B006
     gpus: Annotated[list[str], typer.Option(help="GPUs per actor of a stage, STAGE=G (0.5 shares a GPU). "
@@ -154,7 +158,7 @@ def run(
         manifest, ref.settings, structure=structure, content_scale=content_scale, temporal_scale=temporal_scale,
         steps=steps, width=width, height=height, output_format=output_format, negative_prompt=negative_prompt,
         window=window, window_stride=window_stride, window_blend=window_blend, window_shift=window_shift,
-        free_noise=free_noise)
+        free_noise=free_noise, damaged_frames=damaged_frames, retime=retime)
     check_output(output)
 
     overrides: dict[str, dict[str, Any]] = {}
@@ -301,6 +305,8 @@ def _print_summary(summary: dict[str, Any], not_run: list[str], json_output: boo
     for f in summary["failed"]:  # one line a shot, at any width: logs are grepped by shot id
         out.print(f"  [red]failed[/] {f['shot_id']} at {f['error_stage']}: {f['error_type']}: {f['error_message']}",
                   soft_wrap=True)
+    for n in summary.get("notes", []):
+        out.print(f"  [yellow]note[/] {n['shot_id']}: {n['note']}", soft_wrap=True)
     if not_run:
         out.print(f"  not run (--only-failed): {', '.join(not_run)}", soft_wrap=True)
 
@@ -584,13 +590,18 @@ def edit(
     window_shift: Annotated[bool, typer.Option("--window-shift/--no-window-shift",
                                                help="Move window boundaries each step.")] = True,
     free_noise: Annotated[bool, typer.Option("--free-noise/--no-free-noise", help="FreeNoise noise.")] = False,
+    damaged_frames: Annotated[str, typer.Option(help="A frame that cannot be decoded: fail, nearest (good frame) "
+                                                     "or black.")] = JobDefaults.damaged_frames,
+    retime: Annotated[bool, typer.Option("--retime", help="Accept writing a variable-frame-rate movie to a sequence "
+                                                          "at a constant rate.")] = JobDefaults.retime,
     model: ModelOpt = "tiny",
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
 ) -> None:
     """Edit one video, without Ray: the same model code as `gen1 run` uses for each shot."""
     from gen1_batch.api import cached_pipeline
     from gen1_batch.api import edit as edit_frames
-    from gen1_batch.media import MediaError, read_image, read_video, write_movie, write_sequence
+    from gen1_batch.media import MediaError, check_timing, read_image, read_video, write_movie, write_sequence
+    from gen1_batch.media.damage import DAMAGED_FRAME_MODES
     from gen1_batch.media.sequence import frames_on_disk, is_sequence, parse
     from gen1_batch.media.timecode import parse_rate
     from gen1_batch.model.loading import ModelNotFound
@@ -601,6 +612,8 @@ def edit(
     overwritten = edit_collisions([s for s in (video, image_prompt) if s], output)
     if overwritten:
         raise fail(f"--output {output} would overwrite its source {overwritten[0]}")
+    if damaged_frames not in DAMAGED_FRAME_MODES:
+        raise fail(f"--damaged-frames must be one of {', '.join(DAMAGED_FRAME_MODES)}, got {damaged_frames!r}")
     suffix = output.rsplit(".", 1)[-1].lower()
     formats = {"png": "png", "exr": "exr"} if is_sequence(output) else {"mp4": "mp4", "mov": "prores"}
     output_format = formats.get(suffix)
@@ -616,7 +629,9 @@ def edit(
         windows = pipe.window_spec(window, window_stride, window_blend, window_shift, free_noise)
         frames, info = read_video(video, frame_start, frame_end, size=(width, height),
                                   side=settings["default_resolution"], multiple=settings["resolution_multiple"],
-                                  fps=parse_rate(fps) if fps else None, timecode=timecode)
+                                  fps=parse_rate(fps) if fps else None, timecode=timecode,
+                                  damaged_frames=damaged_frames)
+        check_timing(info, output_format, retime)
         reference = read_image(image_prompt) if image_prompt else None
     except (MediaError, ModelNotFound) as e:
         raise fail(str(e), 1) from None
@@ -638,6 +653,10 @@ def edit(
         result = write_movie(edited, storage.absolute(output), info, output_format)
     out.print(f"[green]wrote[/] {result['url']}: {result['frames']} frames at {result['fps']} fps, "
               f"{result['width']}x{result['height']} in {time.monotonic() - t0:.1f} s")
+    from gen1_batch.report.schema import media_notes
+
+    for note in media_notes(damaged_frames, info.to_dict(), result):
+        out.print(f"  [yellow]note[/]: {note}", soft_wrap=True)
 
 
 @app.callback(invoke_without_command=True)

@@ -22,6 +22,7 @@ from typing import Any
 
 from gen1_batch import storage
 from gen1_batch.layout import JOB_FILES
+from gen1_batch.media.damage import DAMAGED_FRAME_MODES
 from gen1_batch.media.timecode import is_timecode, parse_rate
 from gen1_batch.media.writer import OUTPUT_FORMATS
 from gen1_batch.model.settings import BLENDS
@@ -77,6 +78,10 @@ COLUMNS: dict[str, Column] = {
                            "same frames (default true)."),
     "free_noise": Column(bool, "FreeNoise initial noise: one window of noise, shuffled and repeated along the "
                          "shot, for long-range consistency (default false)."),
+    "damaged_frames": Column(str, "A frame that cannot be decoded or read: fail the shot (default), or put the "
+                             "nearest good frame or black in its place (nearest, black); the report lists them."),
+    "retime": Column(bool, "Accept writing a variable-frame-rate movie to a png or exr sequence at a constant "
+                     "rate (default false: such a shot fails; mp4 and prores keep the timestamps)."),
 }
 
 
@@ -124,6 +129,8 @@ class JobDefaults:
     window_blend: str = "pyramid"
     window_shift: bool = True
     free_noise: bool = False
+    damaged_frames: str = "fail"
+    retime: bool = False
 
     def replace(self, **overrides: Any) -> JobDefaults:
         """Apply overrides whose value is not None (a CLI flag left unset keeps the default)."""
@@ -165,6 +172,8 @@ class Shot:
     window_blend: str
     window_shift: bool
     free_noise: bool
+    damaged_frames: str
+    retime: bool
     row: int = field(default=0, compare=False)  # where it is in the manifest; not a parameter
 
     def params(self) -> dict[str, Any]:
@@ -397,6 +406,8 @@ def _check_range(column: str, value: Any) -> str | None:
         return f"expected HH:MM:SS:FF (or HH:MM:SS;FF for drop-frame), got {value!r}"
     if column == "window_blend" and value not in BLENDS:
         return f"must be one of {', '.join(BLENDS)}, got {value!r}"
+    if column == "damaged_frames" and value not in DAMAGED_FRAME_MODES:
+        return f"must be one of {', '.join(DAMAGED_FRAME_MODES)}, got {value!r}"
     return None
 
 
@@ -536,6 +547,8 @@ def _resolve(number: int, values: dict[str, Any], defaults: JobDefaults, manifes
         window_blend=pick("window_blend"),
         window_shift=pick("window_shift"),
         free_noise=pick("free_noise"),
+        damaged_frames=pick("damaged_frames"),
+        retime=pick("retime"),
         row=number,
     )
 
@@ -560,7 +573,8 @@ def missing_files(shots: Iterable[Shot]) -> list[Problem]:
         path = getattr(shot, column)
         if column == "video" and sequence.is_sequence(path):
             try:
-                sequence.frame_range(sequence.parse(path), shot.frame_start, shot.frame_end)
+                sequence.frame_range(sequence.parse(path), shot.frame_start, shot.frame_end,
+                                     allow_missing=shot.damaged_frames != "fail")
             except ShotError as e:
                 return Problem(shot.row, column, str(e))
             return None

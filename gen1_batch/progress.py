@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -69,16 +70,22 @@ class JobProgress:
                 self.stage_seconds[stage] += seconds[stage]
                 self.stage_shots[stage] += 1
         self._progress.update(self._task, advance=1, ok=self.done - self.failed, bad=self.failed)
+        # A shot that succeeded with replaced frames or a variable frame rate says so (report notes).
+        notes = [f"  note {report['shot_id']}: {note}" for note in report.get("notes") or []]
         if self._live:
             self._live.update(self._render())
             if not ok:
                 self._live.console.print(f"[red]failed[/] {report['shot_id']}: {_error_line(report)}")
+            for line in notes:
+                self._live.console.print(f"[yellow]{escape(line)}[/]", soft_wrap=True)
             return
         detail = ", ".join(f"{s} {seconds[s]:.2f}" for s in STAGES if seconds.get(s))
         status = "succeeded" if ok else f"FAILED {_error_line(report)}"
         timing = f" ({seconds.get('total', 0):.2f} s: {detail})" if detail else ""
         self.console.print(f"[{self.done}/{self.total}] {report['shot_id']} {status}{timing}", highlight=False,
                            soft_wrap=True)
+        for line in notes:
+            self.console.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 def _error_line(report: dict[str, Any]) -> str:

@@ -45,8 +45,11 @@ def write_finished_shot(output: str, shot, model_key: str, edit: bytes = b"an ed
 
 
 def encode_movie(path: str, frames, codec: str, pix_fmt: str, rate=24, options: dict | None = None,
-                 timecode: str | None = None) -> str:
-    """Encode uint8 RGB frames with any FFmpeg codec, to make the sources studios have."""
+                 timecode: str | None = None, pts: list[int] | None = None,
+                 display: tuple[float, bool, bool] | None = None) -> str:
+    """Encode uint8 RGB frames with any FFmpeg codec, to make the sources studios have: `pts` gives
+    each frame's time in periods of `rate` (a variable frame rate), `display` a display matrix as
+    (degrees counter-clockwise, hflip, vflip), what a phone writes."""
     import av
 
     with av.open(path, "w") as out:
@@ -55,12 +58,39 @@ def encode_movie(path: str, frames, codec: str, pix_fmt: str, rate=24, options: 
         stream.options = options or {}
         if timecode:
             stream.metadata["timecode"] = timecode
+        if display:
+            stream.set_display_rotation(*display)
         for i, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
-            frame.pts = i
+            frame.pts = pts[i] if pts else i
             out.mux(stream.encode(frame))
         out.mux(stream.encode())
     return path
+
+
+def damage_packets(source: str, target: str, packets: set[int]) -> str:
+    """Copy a movie packet for packet, overwriting the second half of the given packets (counted in
+    file order) with zeros: pictures a decoder fails on."""
+    import av
+
+    with av.open(source) as src, av.open(target, "w") as out:
+        stream = out.add_stream_from_template(src.streams.video[0])
+        stream.metadata.update(src.streams.video[0].metadata)  # the timecode among them
+        index = 0
+        for packet in src.demux(src.streams.video[0]):
+            if not packet.size:
+                continue
+            if index in packets:
+                data = bytearray(bytes(packet))
+                data[len(data) // 2:] = bytes(len(data) - len(data) // 2)
+                broken = av.Packet(bytes(data))
+                broken.pts, broken.dts, broken.time_base = packet.pts, packet.dts, packet.time_base
+                broken.is_keyframe = packet.is_keyframe
+                packet = broken
+            packet.stream = stream
+            out.mux(packet)
+            index += 1
+    return target
 
 
 def encode_sequence(pattern: str, frames, codec: str, pix_fmt: str, first: int = 1001) -> str:

@@ -197,3 +197,36 @@ def test_edit_refuses_a_guidance_scale_that_is_not_a_finite_number(tmp_path, mak
     monkeypatch.setattr("gen1_batch.api.cached_pipeline", pytest.fail)
     result = invoke("edit", video, "--prompt", "p", "--output", str(tmp_path / "e.mp4"), "--temporal-scale", "inf")
     assert result.exit_code == 2 and "--temporal-scale: must be a finite number" in result.stderr
+
+
+def test_edit_fails_on_a_damaged_frame_unless_told_to_replace_it(tmp_path):
+    from gen1_batch.media import read_video
+    from gen1_batch.media.synthetic import synthetic_frames
+    from tests.helpers import damage_packets, encode_movie
+
+    clean = encode_movie(str(tmp_path / "clean.avi"), synthetic_frames(6, 64, 48), "mjpeg", "yuvj420p")
+    source = damage_packets(clean, str(tmp_path / "src.avi"), {2})
+    out = str(tmp_path / "out.mp4")
+    failed = invoke("edit", source, "--prompt", "p", "--steps", "1", "--output", out)
+    assert failed.exit_code == 1 and "frame 2 cannot be decoded" in failed.stderr
+    done = invoke("edit", source, "--prompt", "p", "--steps", "1", "--output", out, "--damaged-frames", "nearest")
+    assert done.exit_code == 0, done.stderr
+    assert "note: damaged source frame 2: replaced with the nearest good frame" in done.stdout
+    assert read_video(out)[1].frames == 6
+
+
+def test_run_checks_the_job_wide_damaged_frames_mode(tmp_path):
+    url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p"}])
+    result = invoke("run", url, "--output", str(tmp_path / "out"), "--damaged-frames", "skip")
+    assert result.exit_code == 2 and "damaged_frames" in result.stderr and "fail, nearest, black" in result.stderr
+
+
+def test_the_job_summary_ends_with_each_shots_notes(capsys):
+    from gen1_batch.cli import _print_summary
+
+    summary = {"counts": {"shots": 1, "succeeded": 1, "failed": 0, "ran": 1, "skipped": 0}, "wall_seconds": 1.0,
+               "index": "out/index.html", "failed": [],
+               "notes": [{"shot_id": "sh010", "note": "variable frame rate (frames last 41.7 to 125.0 ms): the "
+                                                      "output kept the source's timestamps"}]}
+    _print_summary(summary, [], json_output=False)
+    assert "note sh010: variable frame rate (frames last 41.7 to 125.0 ms)" in capsys.readouterr().out

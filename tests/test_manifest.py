@@ -242,3 +242,29 @@ def test_non_finite_numbers_are_refused_in_every_format_not_taken_as_missing(tmp
     url = write_manifest(tmp_path / "ok.jsonl", GOOD[:1])
     assert [p.column for p in problems(url, defaults=JobDefaults().replace(content_scale=float("nan")))] == [
         "content_scale"]
+
+
+def test_damaged_frames_and_retime_come_from_the_row_then_the_job_and_are_checked(tmp_path):
+    url = write_manifest(tmp_path / "m.jsonl", [
+        {"shot_id": "a", "video": "a.mp4", "prompt": "p"},
+        {"shot_id": "b", "video": "b.mp4", "prompt": "p", "damaged_frames": "black", "retime": "yes"},
+    ])
+    a, b = load_manifest(url, JobDefaults().replace(damaged_frames="nearest"))
+    assert (a.damaged_frames, a.retime, b.damaged_frames, b.retime) == ("nearest", False, "black", True)
+    assert load_manifest(url)[0].damaged_frames == "fail"  # the default: a damaged frame fails the shot
+    bad = write_manifest(tmp_path / "bad.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p",
+                                                   "damaged_frames": "skip"}])
+    (problem,) = problems(bad)
+    assert (problem.row, problem.column) == (1, "damaged_frames") and "fail, nearest, black" in problem.reason
+
+
+def test_missing_frames_a_shot_replaces_are_not_missing_files(tmp_path):
+    from gen1_batch.media.synthetic import write_synthetic_clip
+
+    write_synthetic_clip(str(tmp_path / "plate.####.png"), frames=4, width=32, height=16, output_format="png")
+    (tmp_path / "plate.1003.png").unlink()
+    url = write_manifest(tmp_path / "m.jsonl", [
+        {"shot_id": "a", "video": "plate.####.png", "prompt": "p", "damaged_frames": "nearest"},
+        {"shot_id": "b", "video": "plate.####.png", "prompt": "p"},
+    ])
+    assert [(p.row, p.column) for p in missing_files(load_manifest(url))] == [(2, "video")]

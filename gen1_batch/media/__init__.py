@@ -4,6 +4,7 @@ from gen1_batch.media.image import read_image
 from gen1_batch.media.reader import MediaError, VideoInfo, probe, read_video, working_size
 from gen1_batch.media.writer import (
     OUTPUT_FORMATS,
+    check_timing,
     output_name,
     write_movie,
     write_output,
@@ -15,6 +16,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "MediaError",
     "VideoInfo",
+    "check_timing",
     "output_name",
     "probe",
     "read_image",

@@ -1,13 +1,28 @@
 """Decoding with PyAV: movies and image sequences, exact frame ranges, streamed onto the working canvas.
 
 A shot is never held at source resolution: each decoded frame is brought to the canvas at once.
-Frames are exact: a frame the decoder drops or fails on is reported by its number, never skipped.
+Frames are exact: a frame the decoder drops, fails on or flags corrupt is reported by its number,
+never skipped (or, as the shot's `damaged_frames` says, replaced in place: see media.damage).
+A movie's frames are numbered by their packets' timestamps, so a damaged frame keeps its place.
 Float images (EXR) are scene-linear: they are encoded to sRGB for the models (values above 1 clip).
+A movie with a display matrix (a phone clip) is turned upright for the models (media.orientation).
+
+A file that ends early fails the shot, naming the missing frames. Containers state their length in
+different ways, and each is checked the way it states it:
+  * mov/mp4: the sample table counts the frames; every one must be in the file.
+  * avi: the stream header's length, in frame periods (null "repeat" frames included: tree.avi's
+    444 periods hold 68 pictures). The data must reach it, unless the file's RIFF chunks end where
+    the file does: then the file is whole and only its header overstates the length.
+  * mxf: the track's duration; matroska/webm: the track's DURATION tag, or the segment's duration
+    when the video is the file's only stream. The data must reach it (within half a frame).
+  * anything else (MPEG-TS, raw streams) states no length: it is what it holds.
 """
 
 from __future__ import annotations
 
+import heapq
 import io
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -18,13 +33,13 @@ import numpy as np
 from gen1_batch import storage
 from gen1_batch.errors import ShotError
 from gen1_batch.media import canvas as canvases
+from gen1_batch.media import orientation
 from gen1_batch.media import sequence as sequences
+from gen1_batch.media.damage import describe, fill
 from gen1_batch.media.headers import header_timecode
 from gen1_batch.media.timecode import offset
 
 DEFAULT_SEQUENCE_RATE = Fraction(24)
-# Containers whose frame count comes from a sample index, so a shortfall means a damaged file.
-_INDEXED_CONTAINERS = ("mov", "mp4")
 
 
 class MediaError(ShotError):
@@ -51,6 +66,11 @@ class VideoInfo:
     canvas: dict[str, int] = field(default_factory=dict)  # the working canvas (see media.canvas)
     padding: int | None = None  # digits of a sequence's frame numbers
     irregular_timing: bool = False  # a movie whose frames are not evenly spaced in time
+    display_matrix: list[int] | None = None  # a movie's display matrix (media.orientation); None: upright
+    time_base: str | None = None  # of `timestamps`
+    # Irregular timing only: each frame's start from the first one's, then the last one's end.
+    timestamps: list[int] | None = None
+    damaged_frames: list[int] = field(default_factory=list)  # replaced ones (damaged_frames nearest or black)
 
     @property
     def rate(self) -> Fraction:
@@ -60,8 +80,21 @@ class VideoInfo:
     def layout(self) -> canvases.Canvas:
         return canvases.Canvas(**self.canvas)
 
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) as players show the picture; width and height are as stored."""
+        return orientation.display_size(self.width, self.height, self.display_matrix)
+
+    def frame_durations_ms(self) -> tuple[float, float] | None:
+        """The shortest and longest frame, in milliseconds, of a source with irregular timing."""
+        if not self.timestamps or not self.time_base:
+            return None
+        gaps = np.diff(self.timestamps) * float(Fraction(self.time_base)) * 1000
+        return float(gaps.min()), float(gaps.max())
+
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "fps_float": round(float(self.rate), 6)}
+        return {**asdict(self), "fps_float": round(float(self.rate), 6),
+                "display_rotation": orientation.rotation(self.display_matrix)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VideoInfo:
@@ -103,14 +136,14 @@ def _float_rgb(frame: av.VideoFrame) -> np.ndarray:
     return np.stack([r, g, b], axis=-1).astype(np.float32)
 
 
-def to_canvas(frame: av.VideoFrame, layout: canvases.Canvas) -> np.ndarray:
-    """One decoded frame as uint8 RGB on the working canvas."""
+def to_canvas(frame: av.VideoFrame, layout: canvases.Canvas, matrix: list[int] | None = None) -> np.ndarray:
+    """One decoded frame as uint8 RGB on the working canvas, upright as its display matrix says."""
     if frame.format.name in _FLOAT_PLANES:
         display = (linear_to_srgb(_float_rgb(frame)) * 255 + 0.5).astype(np.uint8)
         frame = av.VideoFrame.from_ndarray(display, format="rgb24")
-    rgb = frame.reformat(width=layout.content_width, height=layout.content_height, format="rgb24",
-                         interpolation="AREA").to_ndarray()
-    return canvases.pad(rgb, layout)
+    width, height = orientation.display_size(layout.content_width, layout.content_height, matrix)  # as stored
+    rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
+    return canvases.pad(np.ascontiguousarray(orientation.to_display(rgb, matrix)), layout)
 
 
 # --------------------------------------------------------------------------------------------- movies
@@ -157,110 +190,324 @@ def _movie_timecode(container: av.container.InputContainer, stream: av.video.str
     return None
 
 
+class _Damaged(Exception):
+    """The fast pass met a damaged frame: the exact pass then tells which frames are damaged."""
+
+
+class _Timeline:
+    """A movie stream's pictures as its packets announce them, numbered in presentation order (by
+    timestamp), so that a picture the decoder never delivers keeps its number."""
+
+    def __init__(self) -> None:
+        self.pending: list[int] = []  # timestamps of demuxed pictures not numbered yet (a heap)
+        self.waiting: set[int] = set()
+        self.durations: dict[int, int] = {}  # timestamp -> the packet's duration (0: not stated)
+        self.times: list[int] = []  # the timestamp of each number
+        self.packets = 0  # pictures in the file, discarded ones included (what a sample table counts)
+        self.errors: dict[int | None, str] = {}  # decoder errors, by the timestamp of the packet sent
+        self.read_error: str | None = None
+        self._untimed = 0
+
+    def add(self, packet: av.Packet) -> int | None:
+        """Count a demuxed packet; returns its picture's timestamp (None: no picture to number)."""
+        if not packet.size:
+            return None
+        self.packets += 1
+        if packet.is_discard:  # before an edit list's start: decoded for reference, never shown
+            return None
+        pts = packet.pts if packet.pts is not None else packet.dts
+        if pts is None:  # a raw stream without timestamps: pictures keep their decoding order
+            pts, self._untimed = self._untimed, self._untimed + 1
+        heapq.heappush(self.pending, pts)
+        self.waiting.add(pts)
+        self.durations[pts] = packet.duration or 0
+        return pts
+
+    def _next(self) -> int:
+        pts = heapq.heappop(self.pending)
+        self.waiting.discard(pts)
+        self.times.append(pts)
+        return len(self.times) - 1
+
+    def deliver(self, frame: av.VideoFrame, exact: bool) -> Iterator[tuple[int, av.VideoFrame | None]]:
+        """Number a decoded picture; pictures announced before it and never delivered are damaged."""
+        if not self.pending:
+            return  # a picture no packet announced
+        pts = frame.pts if frame.pts in self.waiting else self.pending[0]
+        while self.pending[0] < pts:
+            if not exact:
+                raise _Damaged
+            yield self._next(), None
+        damaged = frame.is_corrupt or pts in self.errors
+        if damaged and not exact:
+            raise _Damaged
+        yield self._next(), None if damaged else frame
+
+    def undelivered(self, exact: bool) -> Iterator[tuple[int, None]]:
+        while self.pending:
+            if not exact:
+                raise _Damaged
+            yield self._next(), None
+
+    def irregular(self, first: int, last: int, step: Fraction) -> bool:
+        """Whether frames first..last (and the one after, if read) are not evenly spaced in time."""
+        gaps = np.diff(np.array(self.times[first: last + 2], dtype=np.float64))
+        return bool(step and gaps.size and np.abs(gaps - float(step)).max() > 0.5 * float(step))
+
+    def data_end(self, step: Fraction) -> int:
+        """The timestamp where the last picture read ends (a packet without a duration lasts `step`)."""
+        return max(t + (d or round(step)) for t, d in self.durations.items())
+
+
+def _pictures(container: av.container.InputContainer, stream: av.video.stream.VideoStream, timeline: _Timeline,
+              exact: bool) -> Iterator[tuple[int, av.VideoFrame | None]]:
+    """Every picture in presentation order with its number; None for a damaged one.
+
+    The fast pass (frame threads) raises _Damaged at the first sign of damage. The exact pass
+    decodes without frame threads, so that an error belongs to the packet just sent, and yields
+    None for each damaged picture.
+    """
+    stream.thread_type = "SLICE" if exact else "AUTO"
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except StopIteration:
+            break
+        except av.error.FFmpegError as e:  # the file cannot be read further (cut short, I/O error)
+            timeline.read_error = e.strerror or str(e)
+            packet = None  # flush what the decoder holds
+        pts = timeline.add(packet) if packet is not None else None
+        try:
+            frames = stream.decode(packet)
+        except av.error.FFmpegError as e:
+            if not exact:
+                raise _Damaged from None
+            timeline.errors[pts] = e.strerror or str(e)
+            frames = []
+        for frame in frames:
+            yield from timeline.deliver(frame, exact)
+        if packet is None:
+            break
+    yield from timeline.undelivered(exact)
+
+
+def _stated_length(container: av.container.InputContainer, stream: av.video.stream.VideoStream
+                   ) -> tuple[str, Fraction, str] | None:
+    """How long the container says the stream is (see the module's docstring): ("frames", count,
+    where) or ("seconds", duration, where); None where it does not say."""
+    name, time_base = container.format.name.split(",")[0], stream.time_base
+    if name == "mov" and stream.frames:
+        return "frames", Fraction(stream.frames), "its sample table"
+    if name == "avi" and stream.frames and time_base:  # AVI timestamps count frame periods
+        return "seconds", stream.frames * time_base, "its AVI header"
+    if name == "mxf" and stream.duration and time_base:
+        return "seconds", stream.duration * time_base, "its MXF track duration"
+    if name == "matroska":
+        tag = stream.metadata.get("DURATION")
+        if tag and tag.count(":") == 2:
+            hours, minutes, seconds = tag.split(":")
+            return "seconds", int(hours) * 3600 + int(minutes) * 60 + Fraction(seconds), "its DURATION tag"
+        if container.duration and len(container.streams) == 1:
+            return "seconds", Fraction(container.duration, av.time_base), "its segment duration"
+    return None
+
+
+def _riff_cut(url: str) -> bool:
+    """Whether an AVI's RIFF chunks (each states its size; files over 1 GB chain several) run past
+    the end of the file: the file was cut short, not merely given a header that overstates."""
+    fs, path = storage.filesystem(url)
+    size, at = fs.size(path), 0
+    with fs.open(path, "rb") as f:
+        while at + 8 <= size:
+            f.seek(at)
+            head = f.read(8)
+            if head[:4] != b"RIFF":
+                break
+            at += 8 + int.from_bytes(head[4:8], "little")
+    return at > size
+
+
+def _shortfall(url: str, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
+               timeline: _Timeline, rate: Fraction) -> str | None:
+    """Why a file read to its end holds less than its container says, naming the missing frames."""
+    stated = _stated_length(container, stream)
+    if stated is None or not timeline.times:
+        return None
+    kind, length, where = stated
+    first = len(timeline.times)  # the first missing frame's number
+    if kind == "frames":
+        missing = int(length) - timeline.packets
+        if missing <= 0:
+            return None
+        return f"{describe(range(first, first + missing))} missing: the file ends early ({where} lists {length})"
+    time_base = stream.time_base
+    step = 1 / (rate * time_base)
+    data_end = (timeline.data_end(step) - (stream.start_time or 0)) * time_base
+    if data_end >= length - 1 / (2 * rate) or (container.format.name == "avi" and not _riff_cut(url)):
+        return None
+    if timeline.irregular(0, first - 1, step):  # frames hold for uneven times: their number is unknown
+        missing = f"frames {first} and later are missing"
+    else:  # at a constant rate, the stated length is a number of frames
+        missing = f"{describe(range(first, max(first + 1, round(length * rate))))} missing"
+    return f"{missing}: the file ends early (its pictures end at {float(data_end):.2f} s, {where} says " \
+           f"{float(length):.2f} s)"
+
+
 def _read_movie(url: str, frame_start: int | None, frame_end: int | None, want: tuple[int | None, int | None],
-                side: int, multiple: int, timecode: str | None) -> tuple[np.ndarray, VideoInfo]:
-    start = frame_start or 0
+                side: int, multiple: int, timecode: str | None, damaged_frames: str) -> tuple[np.ndarray, VideoInfo]:
+    args = (url, frame_start or 0, frame_end, want, side, multiple, timecode, damaged_frames)
+    try:
+        return _decode_movie(*args, exact=False)
+    except _Damaged:  # rare: decode again, exactly, to tell which frames are damaged
+        return _decode_movie(*args, exact=True)
+
+
+def _decode_movie(url: str, start: int, end: int | None, want: tuple[int | None, int | None], side: int,
+                  multiple: int, timecode: str | None, mode: str, exact: bool) -> tuple[np.ndarray, VideoInfo]:
     with _open(url) as container:
         stream = _video_stream(container, url)
-        stream.thread_type = "AUTO"
         width, height = stream.codec_context.width, stream.codec_context.height
         rate = _rate(stream, url)
-        layout = canvases.fit(width, height, *want, side=side, multiple=multiple)
         source_timecode = _movie_timecode(container, stream)
-        container_name, codec = container.format.name, stream.codec_context.name
-        header_frames, time_base = stream.frames or 0, stream.time_base
-
-        frames: list[np.ndarray] = []
-        packet_times: list[int] = []  # of every packet holding a picture
-        frame_times: list[int] = []
-        depth, is_float, pix_fmt = 8, False, stream.codec_context.pix_fmt or ""
-        index, reached_end = 0, False
-        try:
-            for packet in container.demux(stream):
-                if packet.size:
-                    packet_times.append(packet.pts if packet.pts is not None else packet.dts)
-                for frame in packet.decode():
-                    if frame_end is not None and index > frame_end:
-                        reached_end = True
-                        break
-                    frame_times.append(frame.pts)
-                    if index >= start:
-                        if not frames:
-                            (depth, is_float), pix_fmt = bit_depth(frame), frame.format.name
-                        frames.append(to_canvas(frame, layout))
-                    index += 1
-                if reached_end:
+        timeline = _Timeline()
+        frames: dict[int, np.ndarray] = {}  # canvas frames of the range, and neighbours `nearest` takes from
+        damaged: list[int] = []
+        first: av.VideoFrame | None = None  # the first good picture: the format and display matrix
+        before: tuple[int, av.VideoFrame] | None = None  # the last good picture before the range
+        layout, matrix, reached_end = None, None, False
+        for number, frame in _pictures(container, stream, timeline, exact):
+            if frame is not None and first is None:
+                first, matrix = frame, orientation.frame_matrix(frame)
+                try:
+                    orientation.check(matrix)
+                except ShotError as e:
+                    raise MediaError(f"{url}: {e}") from None
+                layout = canvases.fit(*orientation.display_size(width, height, matrix), *want, side=side,
+                                      multiple=multiple)
+            if number < start:
+                before = (number, frame) if frame is not None else before
+            elif end is None or number <= end:
+                if frame is None:
+                    damaged.append(number)
+                elif not (damaged and mode == "fail"):  # a shot that fails needs no more pixels
+                    frames[number] = to_canvas(frame, layout, matrix)
+            elif mode == "nearest" and damaged and damaged[-1] > max(frames, default=-1):
+                if frame is not None:  # the good frame nearest to the damaged ones at the range's end
+                    frames[number] = to_canvas(frame, layout, matrix)
+                    reached_end = True
                     break
-        except av.error.FFmpegError as e:
-            raise MediaError(f"{url}: frame {index} cannot be decoded ({e.strerror or e})") from None
+            else:
+                reached_end = True
+                break
+        numbered = len(timeline.times)
+        if not reached_end:
+            shortfall = _shortfall(url, container, stream, timeline, rate)
+            if shortfall:
+                raise MediaError(f"{url}: {shortfall}")
+        codec, time_base = stream.codec_context.name, stream.time_base
 
     if not reached_end:
-        if index == 0:
+        if timeline.read_error:
+            raise MediaError(f"{url}: cannot be read after frame {numbered - 1} ({timeline.read_error})")
+        if numbered == 0:
             raise MediaError(f"{url}: no frames could be decoded")
-        if index < len(packet_times):
-            lost = sorted(set(packet_times) - set(frame_times)) or sorted(packet_times)[index:]
-            number = sorted(packet_times).index(lost[0])
-            raise MediaError(f"{url}: frame {number} cannot be decoded ({len(packet_times) - index} of "
-                             f"{len(packet_times)} frames did not decode)")
-        if container_name.split(",")[0] in _INDEXED_CONTAINERS and index < header_frames:
-            raise MediaError(f"{url}: truncated or damaged: the index lists {header_frames} frames but only "
-                             f"{index} decode; frame {index} is the first missing")
-        if start >= index:
-            raise MediaError(f"{url}: frame_start {start} is past the last frame ({index - 1})")
-        if frame_end is not None and frame_end >= index:
-            raise MediaError(f"{url}: frame_end {frame_end} is past the last frame ({index - 1})")
+        if start >= numbered:
+            raise MediaError(f"{url}: frame_start {start} is past the last frame ({numbered - 1})")
+        if end is not None and end >= numbered:
+            raise MediaError(f"{url}: frame_end {end} is past the last frame ({numbered - 1})")
+    last = end if end is not None else numbered - 1
+    if damaged and (mode == "fail" or first is None):
+        error = next(iter(timeline.errors.values()), None)
+        remedy = "; none of its frames decodes" if first is None else \
+            "; damaged_frames (--damaged-frames) nearest or black replaces them"
+        raise MediaError(f"{url}: {describe(damaged)} cannot be decoded" + (f" ({error})" if error else "") + remedy)
+    if before and damaged and mode == "nearest":
+        frames[before[0]] = to_canvas(before[1], layout, matrix)
+    stacked, damaged = fill(range(start, last + 1), frames, mode)
 
-    if source_timecode:
-        timecode = offset(source_timecode, start, rate)
-    step = 1 / (rate * time_base) if time_base else 0
-    gaps = np.diff(np.array([t for t in frame_times if t is not None], dtype=np.float64))
+    step = 1 / (rate * time_base) if time_base else Fraction(0)
+    irregular = timeline.irregular(start, last, step)
+    times = timeline.times
+    if source_timecode:  # the timecode counts frames of the stated rate from the first picture
+        frames_in = round((times[start] - times[0]) / step) if irregular else start
+        timecode = offset(source_timecode, frames_in, rate)
+    stamps = None
+    if irregular:
+        end_time = times[last + 1] if last + 1 < numbered else times[last] + \
+            (timeline.durations[times[last]] or round(step))
+        stamps = [int(t - times[start]) for t in [*times[start: last + 1], end_time]]
+    (depth, is_float), pix_fmt = bit_depth(first), first.format.name
     info = VideoInfo(url=url, kind="movie", codec=codec, width=width, height=height, fps=str(rate),
-                     frame_start=start, frame_end=start + len(frames) - 1, frames=len(frames), pix_fmt=pix_fmt,
-                     bit_depth=depth, float_pixels=is_float, timecode=timecode, canvas=layout.to_dict(),
-                     irregular_timing=bool(step and gaps.size and np.abs(gaps - float(step)).max() > 0.5 * float(step)))
-    return np.stack(frames), info
+                     frame_start=start, frame_end=last, frames=len(stacked), pix_fmt=pix_fmt, bit_depth=depth,
+                     float_pixels=is_float, timecode=timecode, canvas=layout.to_dict(), irregular_timing=irregular,
+                     display_matrix=matrix, time_base=str(time_base) if irregular else None, timestamps=stamps,
+                     damaged_frames=damaged)
+    return stacked, info
 
 
 # ------------------------------------------------------------------------------------------ sequences
 
 
+def _sequence_frame(path: str, number: int, demuxer: str, first: av.VideoFrame | None
+                    ) -> tuple[av.VideoFrame, bytes]:
+    """One frame file, decoded; a MediaError naming the file if it is missing, empty, unreadable or
+    of another size than the sequence's first frame."""
+    try:
+        data = storage.read_bytes(path)
+    except FileNotFoundError:
+        raise MediaError(f"{path}: frame {number} is missing") from None
+    if not data:
+        raise MediaError(f"{path}: frame {number} is an empty file")
+    try:
+        with av.open(io.BytesIO(data), format=demuxer) as container:
+            frame = next(container.decode(video=0))
+    except (av.error.FFmpegError, StopIteration) as e:
+        raise MediaError(f"{path}: frame {number} cannot be decoded ({getattr(e, 'strerror', '') or e})") from None
+    if first is not None and (frame.width, frame.height) != (first.width, first.height):
+        raise MediaError(f"{path}: frame {number} is {frame.width}x{frame.height}, but the sequence starts at "
+                         f"{first.width}x{first.height}")
+    return frame, data
+
+
 def _read_sequence(url: str, frame_start: int | None, frame_end: int | None, want: tuple[int | None, int | None],
-                   side: int, multiple: int, rate: Fraction, timecode: str | None) -> tuple[np.ndarray, VideoInfo]:
+                   side: int, multiple: int, rate: Fraction, timecode: str | None, damaged_frames: str
+                   ) -> tuple[np.ndarray, VideoInfo]:
     try:
         seq = sequences.parse(url)
-        numbers = sequences.frame_range(seq, frame_start, frame_end)
+        numbers = sequences.frame_range(seq, frame_start, frame_end, allow_missing=damaged_frames != "fail")
     except ShotError as e:
         raise MediaError(str(e)) from None
     demuxer = sequences.SEQUENCE_FORMATS[seq.extension]
-    frames: list[np.ndarray] = []
+    frames: dict[int, np.ndarray] = {}
     layout = first = None
     for number in numbers:
-        path = seq.path(number)
         try:
-            data = storage.read_bytes(path)
-        except FileNotFoundError:
-            raise MediaError(f"{path}: frame {number} is missing") from None
-        if not data:
-            raise MediaError(f"{path}: frame {number} is an empty file")
-        try:
-            with av.open(io.BytesIO(data), format=demuxer) as container:
-                frame = next(container.decode(video=0))
-        except (av.error.FFmpegError, StopIteration) as e:
-            raise MediaError(f"{path}: frame {number} cannot be decoded ({getattr(e, 'strerror', '') or e})") from None
+            frame, data = _sequence_frame(seq.path(number), number, demuxer, first)
+        except MediaError:
+            if damaged_frames == "fail":
+                raise
+            continue  # damaged: replaced below
         if first is None:
             first = frame
             layout = canvases.fit(frame.width, frame.height, *want, side=side, multiple=multiple)
-            timecode = header_timecode(data, seq.extension) or timecode
-        elif (frame.width, frame.height) != (first.width, first.height):
-            raise MediaError(f"{path}: frame {number} is {frame.width}x{frame.height}, but the sequence starts at "
-                             f"{first.width}x{first.height}")
-        frames.append(to_canvas(frame, layout))
+            found = header_timecode(data, seq.extension)
+            if found and number != numbers[0]:  # the range's first frame is damaged: count back to it
+                try:
+                    found = offset(found, numbers[0] - number, rate)
+                except ValueError:  # before 00:00:00:00: there is no such timecode
+                    found = None
+            timecode = found or timecode
+        frames[number] = to_canvas(frame, layout)
+    if first is None:
+        raise MediaError(f"{seq.pattern()}: none of {describe(numbers)} can be read")
+    stacked, damaged = fill(range(numbers[0], numbers[-1] + 1), frames, damaged_frames)
     depth, is_float = bit_depth(first)
     info = VideoInfo(url=seq.pattern(), kind="sequence", codec=demuxer.removesuffix("_pipe"), width=first.width,
                      height=first.height, fps=str(rate), frame_start=numbers[0], frame_end=numbers[-1],
                      frames=len(numbers), pix_fmt=first.format.name, bit_depth=depth, float_pixels=is_float,
-                     timecode=timecode, canvas=layout.to_dict(), padding=seq.padding)
-    return np.stack(frames), info
+                     timecode=timecode, canvas=layout.to_dict(), padding=seq.padding, damaged_frames=damaged)
+    return stacked, info
 
 
 # ---------------------------------------------------------------------------------------------- entry
@@ -268,23 +515,26 @@ def _read_sequence(url: str, frame_start: int | None, frame_end: int | None, wan
 
 def read_video(url: str, frame_start: int | None = None, frame_end: int | None = None,
                size: tuple[int | None, int | None] | None = None, side: int = 512, multiple: int = 8,
-               fps: Fraction | None = None, timecode: str | None = None) -> tuple[np.ndarray, VideoInfo]:
+               fps: Fraction | None = None, timecode: str | None = None,
+               damaged_frames: str = "fail") -> tuple[np.ndarray, VideoInfo]:
     """Decode frames [frame_start, frame_end] (inclusive, in the source's own numbers) as uint8
-    f×h×w×3 on the working canvas.
+    f×h×w×3 on the working canvas, upright.
 
     `url` is a movie or an image-sequence pattern. `size` is the wanted working (width, height),
     either may be None (see media.canvas.fit). `fps` and `timecode` are used where the media
-    carries none (a sequence's rate; a source without timecode).
+    carries none (a sequence's rate; a source without timecode). `damaged_frames` (fail, nearest,
+    black) says what becomes of a damaged frame (see media.damage).
     """
     want = size or (None, None)
     if sequences.is_sequence(url):
         return _read_sequence(url, frame_start, frame_end, want, side, multiple, fps or DEFAULT_SEQUENCE_RATE,
-                              timecode)
-    return _read_movie(url, frame_start, frame_end, want, side, multiple, timecode)
+                              timecode, damaged_frames)
+    return _read_movie(url, frame_start, frame_end, want, side, multiple, timecode, damaged_frames)
 
 
 def probe(url: str) -> dict[str, Any]:
-    """Header facts without decoding (for --dry-run): size, rate, codec and the frame count."""
+    """Header facts (for --dry-run): size as shown, rate, codec and the frame count. A movie's first
+    frame is decoded for its display matrix; nothing else is."""
     if sequences.is_sequence(url):
         seq = sequences.parse(url)
         numbers = list(seq.frames) if seq.frames else sequences.frames_on_disk(seq)
@@ -297,6 +547,10 @@ def probe(url: str) -> dict[str, Any]:
                 "fps": None, "header_frames": len(numbers), "first_frame": numbers[0]}
     with _open(url) as container:
         stream = _video_stream(container, url)
-        return {"url": url, "codec": stream.codec_context.name, "width": stream.codec_context.width,
-                "height": stream.codec_context.height, "fps": str(_rate(stream, url)),
-                "header_frames": stream.frames or None, "first_frame": 0}
+        try:
+            matrix = orientation.frame_matrix(next(container.decode(stream)))
+        except (StopIteration, av.error.FFmpegError):
+            matrix = None  # reading the shot says what is wrong
+        width, height = orientation.display_size(stream.codec_context.width, stream.codec_context.height, matrix)
+        return {"url": url, "codec": stream.codec_context.name, "width": width, "height": height,
+                "fps": str(_rate(stream, url)), "header_frames": stream.frames or None, "first_frame": 0}

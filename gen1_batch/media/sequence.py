@@ -101,9 +101,10 @@ def frames_on_disk(sequence: Sequence) -> list[int]:
     return sorted(n for n in map(sequence.number_of, names) if n is not None)
 
 
-def frame_range(sequence: Sequence, frame_start: int | None, frame_end: int | None) -> list[int]:
-    """The frame numbers of a shot: the asked range, every one present, or a ShotError naming the
-    first missing file."""
+def frame_range(sequence: Sequence, frame_start: int | None, frame_end: int | None,
+                allow_missing: bool = False) -> list[int]:
+    """The frame numbers of a shot: the asked range, every one present (unless `allow_missing`:
+    then a missing one is a damaged frame), or a ShotError naming the first missing file."""
     available = list(sequence.frames) if sequence.frames else frames_on_disk(sequence)
     if not available:
         raise ShotError(f"{sequence.pattern()}: no frames found")
@@ -112,10 +113,11 @@ def frame_range(sequence: Sequence, frame_start: int | None, frame_end: int | No
     if first < available[0] or last > available[-1]:
         raise ShotError(f"{sequence.pattern()}: frames {first}-{last} are outside the sequence "
                         f"({available[0]}-{available[-1]})")
-    present = set(frames_on_disk(sequence)) if sequence.frames else set(available)
-    for frame in range(first, last + 1):
-        if frame not in present:
-            raise ShotError(f"{sequence.path(frame)}: frame {frame} is missing from the sequence")
+    if not allow_missing:
+        present = set(frames_on_disk(sequence)) if sequence.frames else set(available)
+        for frame in range(first, last + 1):
+            if frame not in present:
+                raise ShotError(f"{sequence.path(frame)}: frame {frame} is missing from the sequence")
     return list(range(first, last + 1))
 
 

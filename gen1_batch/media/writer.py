@@ -2,11 +2,16 @@
 
 The edit is cropped off the working canvas and resized back to the source's size one frame at a
 time while encoding; frame count, rate, numbering and start timecode follow the source range.
+A movie shows like its source: a source with a display matrix gets its frames turned back to the
+stored orientation and the same matrix (so ffprobe shows the same size and rotation), and one with
+irregular timing keeps each frame's timestamp. An image sequence holds the picture upright and
+has no timestamps: a variable-frame-rate source is written to one only when re-timing is accepted.
 Every file is written locally, then committed to its final URL through a temporary key.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 from collections.abc import Iterator
@@ -18,9 +23,10 @@ import av
 import numpy as np
 
 from gen1_batch import storage
+from gen1_batch.media import orientation
 from gen1_batch.media.canvas import Canvas, crop
 from gen1_batch.media.headers import exr_with_timecode
-from gen1_batch.media.reader import VideoInfo, srgb_to_linear
+from gen1_batch.media.reader import MediaError, VideoInfo, srgb_to_linear
 from gen1_batch.media.sequence import Sequence, frames_on_disk, output_sequence, parse
 from gen1_batch.media.timecode import offset
 
@@ -57,11 +63,23 @@ def output_name(shot_id: str, output_format: str) -> str:
     return f"{shot_id}.####{f.extension}" if f.sequence else shot_id + f.extension
 
 
-def _source_frames(frames: np.ndarray, layout: Canvas, width: int, height: int,
-                   pix_fmt: str) -> Iterator[av.VideoFrame]:
-    """Canvas frames cropped to their content and resized to the source size, one at a time."""
+def check_timing(info: VideoInfo, output_format: str, retime: bool) -> None:
+    """Refuse (MediaError) to re-time a variable-frame-rate source to a constant rate, unless
+    `retime` accepts it: only movies keep timestamps."""
+    durations = info.frame_durations_ms()
+    if durations and FORMATS[output_format].sequence and not retime:
+        raise MediaError(f"{info.url}: variable frame rate (frames last {durations[0]:.1f} to {durations[1]:.1f} ms); "
+                         f"an image sequence ({output_format}) has no timestamps to keep: write mp4 or prores, or set "
+                         f"retime (--retime) to accept frames at a constant {info.fps} fps")
+
+
+def _source_frames(frames: np.ndarray, layout: Canvas, width: int, height: int, pix_fmt: str,
+                   matrix: list[int] | None = None) -> Iterator[av.VideoFrame]:
+    """Canvas frames cropped to their content, turned back to the orientation the display matrix
+    `matrix` shows upright, and resized to width×height, one at a time."""
     for image in crop(frames, layout):
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        stored = np.ascontiguousarray(orientation.to_stored(image, matrix))
+        frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
         yield frame.reformat(width=width, height=height, format=pix_fmt, interpolation="BICUBIC")
 
 
@@ -85,19 +103,34 @@ def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: st
         with av.open(local, mode="w", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream(f.codec, rate=info.rate)
             stream.width, stream.height, stream.pix_fmt = info.width, info.height, pix_fmt
-            stream.options = f.options
+            stamps = info.timestamps
+            # Irregular timing: each frame keeps its time and how long it holds (the last one too).
+            # Without B-frames, packets come in presentation order and the last one ends the track.
+            stream.options = {**f.options, "bf": "0"} if stamps and f.codec == "libx264" else f.options
+            holds = {start: end - start for start, end in itertools.pairwise(stamps)} if stamps else {}
+            if stamps:
+                stream.codec_context.time_base = Fraction(info.time_base)
             if info.timecode:
                 stream.metadata["timecode"] = info.timecode
-            for frame in _source_frames(frames, info.layout, info.width, info.height, pix_fmt):
-                frame.pts = count
-                container.mux(stream.encode(frame))
+            if info.display_matrix:
+                stream.set_display_matrix(info.display_matrix)
+
+            def mux(packets: list[av.Packet]) -> None:
+                for packet in packets:
+                    packet.duration = holds.get(packet.pts, packet.duration)
+                container.mux(packets)
+
+            for frame in _source_frames(frames, info.layout, info.width, info.height, pix_fmt, info.display_matrix):
+                frame.pts = stamps[count] if stamps else count
+                mux(stream.encode(frame))
                 count += 1
-            container.mux(stream.encode())
+            mux(stream.encode())
         size = os.path.getsize(local)
         storage.put_file_atomic(local, url)
     return {"url": url, "format": output_format, "codec": f.codec, "pix_fmt": pix_fmt, "bit_depth": f.bit_depth,
             "width": info.width, "height": info.height, "fps": str(info.rate), "frames": count,
-            "timecode": info.timecode, "bytes": size}
+            "timecode": info.timecode, "timing": "source" if stamps else "constant",
+            "display_matrix": info.display_matrix, "bytes": size}
 
 
 def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output_format: str,
@@ -112,16 +145,17 @@ def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output
     f = FORMATS[output_format]
     first = info.frame_start if info.kind == "sequence" else MOVIE_START
     numbers = range(first, first + len(frames))
+    width, height = info.display_size  # images have no display matrix: they hold the picture upright
     fs, folder = storage.filesystem(target.directory)
     total = 0
     with tempfile.TemporaryDirectory(prefix="gen1-encode-") as tmp:
         pattern = os.path.join(tmp, f"frame.%0{target.padding}d{f.extension}")
         with av.open(pattern, mode="w", format="image2", options={"start_number": str(first)}) as container:
             stream = container.add_stream(f.codec, rate=info.rate)
-            stream.width, stream.height, stream.pix_fmt = info.width, info.height, f.pix_fmt
+            stream.width, stream.height, stream.pix_fmt = width, height, f.pix_fmt
             stream.options = f.options
             source_fmt = "rgb48le" if output_format == "exr" else f.pix_fmt
-            for i, frame in enumerate(_source_frames(frames, info.layout, info.width, info.height, source_fmt)):
+            for i, frame in enumerate(_source_frames(frames, info.layout, width, height, source_fmt)):
                 frame = _exr_frame(frame) if output_format == "exr" else frame
                 frame.pts = i
                 container.mux(stream.encode(frame))
@@ -139,9 +173,9 @@ def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output
         for number in set(frames_on_disk(target)) - set(numbers):
             fs.rm(f"{folder.rstrip('/')}/{target.name(number)}")
     return {"url": target.pattern(), "format": output_format, "codec": f.codec, "pix_fmt": f.pix_fmt,
-            "bit_depth": f.bit_depth, "float": output_format == "exr", "width": info.width, "height": info.height,
+            "bit_depth": f.bit_depth, "float": output_format == "exr", "width": width, "height": height,
             "fps": str(info.rate), "frames": len(numbers), "frame_start": numbers[0], "frame_end": numbers[-1],
-            "timecode": info.timecode if output_format == "exr" else None, "bytes": total}
+            "timecode": info.timecode if output_format == "exr" else None, "timing": "constant", "bytes": total}
 
 
 def write_output(frames: np.ndarray, folder: str, shot_id: str, info: VideoInfo,

@@ -29,7 +29,7 @@ th{color:#aaa;font-weight:600}.num{text-align:right;font-variant-numeric:tabular
 .badge{display:inline-block;padding:1px 8px;border-radius:9px;font-size:12px}
 .succeeded{background:#1d4d2b}.failed{background:#6b1f24}.warn{background:#5c4a12;padding:8px 12px;border-radius:6px}
 .error{background:#3a1518;border:1px solid #6b1f24;padding:8px 12px;border-radius:6px;white-space:pre-wrap}
-tr.failed td{background:#2a1416}tr.outlier td{background:#2e2710}
+tr.failed td{background:#2a1416}tr.outlier td{background:#2e2710}tr.damaged td{background:#3b2608}
 img[data-missing]{display:none}.grid{display:flex;gap:24px;flex-wrap:wrap}.grid>section{min-width:300px}
 video{width:min(480px,100%);background:#000}img.sheet{max-width:100%}
 """
@@ -102,6 +102,7 @@ def shot_page(report: dict[str, Any], artifacts: dict[str, str]) -> str:
         e = report["error"]
         parts.append(f"<p class='error'>failed at {_text(e.get('stage'))}: {_text(e.get('type'))}: "
                      f"{_text(e.get('message'))}</p>")
+    parts.extend(f"<p class='warn'>{_text(note)}</p>" for note in report.get("notes") or [])
     media = "<div class='grid'>"
     if "video" in artifacts:
         media += (f"<section><h2>output</h2><video src='{escape(_link(artifacts['video']))}' controls loop muted "
@@ -146,6 +147,7 @@ def index_row(report: dict[str, Any], artifacts: dict[str, str] | None = None) -
         "prompt_consistency": metrics.get("prompt_consistency", metrics.get("reference_consistency")),
         "structure_error": metrics.get("structure_error"), "seconds": (report.get("seconds") or {}).get("total"),
         "error": f"{error.get('stage')}: {error.get('type')}: {error.get('message')}" if error else "",
+        "damaged": bool(video.get("damaged_frames")), "notes": "; ".join(report.get("notes") or []),
     }
 
 
@@ -153,7 +155,7 @@ INDEX_SCRIPT = r"""
 const rows = JSON.parse(document.getElementById('shots').textContent);
 const columns = [['shot','shot'],['status','status'],['frames','frames',1],['fps','fps'],
   ['frame_consistency','frame consistency',1],['prompt_consistency','prompt consistency',1],
-  ['structure_error','structure error',1],['seconds','seconds',1],['error','error']];
+  ['structure_error','structure error',1],['seconds','seconds',1],['notes','notes'],['error','error']];
 let sortKey = 'shot', ascending = true;
 const $ = id => document.getElementById(id);
 const esc = s => String(s).replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]);
@@ -161,14 +163,14 @@ function fmt(v){return v===null||v===undefined?'-':esc(typeof v==='number'&&!Num
 function render(){
   const text = $('filter').value.toLowerCase(), status = $('status').value, limit = parseFloat($('threshold').value);
   const outlier = r => r.status==='succeeded' && r.frame_consistency!==null && r.frame_consistency < limit;
-  let shown = rows.filter(r => (!text || (r.shot+' '+r.error).toLowerCase().includes(text)) &&
+  let shown = rows.filter(r => (!text || (r.shot+' '+r.error+' '+r.notes).toLowerCase().includes(text)) &&
     (status==='all' || (status==='outliers' ? outlier(r) : r.status===status)));
   shown.sort((a,b)=>{const x=a[sortKey],y=b[sortKey];if(x===y)return 0;if(x===null||x===undefined)return 1;
     if(y===null||y===undefined)return -1;return (x<y?-1:1)*(ascending?1:-1)});
   const body = document.createDocumentFragment();
   for (const r of shown){
     const tr = document.createElement('tr');
-    tr.className = r.status==='failed' ? 'failed' : (outlier(r) ? 'outlier' : '');
+    tr.className = r.status==='failed' ? 'failed' : r.damaged ? 'damaged' : (outlier(r) ? 'outlier' : '');
     const img = r.thumb ? `<img loading="lazy" src="${esc(r.thumb)}" alt="" height="45">` : '';
     tr.innerHTML = `<td>${img}</td>` + columns.map(([k,,n]) => k==='shot'
       ? `<td><a href="${esc(r.page)}">${esc(r.shot)}</a></td>`
@@ -191,7 +193,7 @@ def index_page(title: str, rows: list[dict[str, Any]], counts: dict[str, int], t
     data = json_for_html(rows)
     summary = ", ".join(f"{v} {k}" for k, v in counts.items())
     body = f"""<header><h1>{escape(title)}</h1><p>{escape(summary)}</p>
-<p><input id="filter" placeholder="filter by shot or error"> <select id="status">
+<p><input id="filter" placeholder="filter by shot, error or note"> <select id="status">
 <option value="all">all</option><option value="failed">failed</option><option value="succeeded">succeeded</option>
 <option value="outliers">outliers</option></select> frame consistency below
 <input id="threshold" type="number" step="0.01" value="{_text(threshold)}" style="width:5em"> stands out

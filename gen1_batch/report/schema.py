@@ -14,6 +14,8 @@ from typing import Any
 from gen1_batch import __version__, storage
 from gen1_batch.config import JobConfig
 from gen1_batch.manifest import Shot
+from gen1_batch.media.damage import describe
+from gen1_batch.media.reader import VideoInfo
 from gen1_batch.model.loading import combined_fingerprint
 
 SCHEMA_VERSION = 3  # 2: metrics, artifacts, model.random_parts; 3: sources, files
@@ -42,6 +44,24 @@ def model_section(job: JobConfig, fingerprints: dict[str, str]) -> dict[str, Any
     }
 
 
+def media_notes(damaged_frames: str, video: dict[str, Any] | None, output: dict[str, Any] | None) -> list[str]:
+    """What a supervisor must know about an edit that succeeded: source frames that were replaced
+    (as `damaged_frames` says), a variable frame rate and what the output did with it."""
+    if not video or not output:
+        return []
+    info, notes = VideoInfo.from_dict(video), []
+    if info.damaged_frames:
+        instead = "the nearest good frame" if damaged_frames == "nearest" else "black"
+        notes.append(f"damaged source {describe(info.damaged_frames)}: replaced with {instead}")
+    durations = info.frame_durations_ms()
+    if durations:
+        kept = "kept the source's timestamps" if output.get("timing") == "source" else \
+            f"re-timed to a constant {info.fps} fps"
+        notes.append(f"variable frame rate (frames last {durations[0]:.1f} to {durations[1]:.1f} ms): the output "
+                     f"{kept}")
+    return notes
+
+
 def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, video: dict[str, Any] | None,
                 output: dict[str, Any] | None, seconds: dict[str, float], fingerprints: dict[str, str],
                 sampling: dict[str, Any] | None, metrics: dict[str, Any] | None = None,
@@ -62,6 +82,7 @@ def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, vid
         "metrics": metrics or None,
         "seconds": {**{k: round(v, 4) for k, v in seconds.items()}, "total": round(sum(seconds.values()), 4)},
         "output": output,
+        "notes": media_notes(shot.damaged_frames, video, output) if not error else [],  # terminal and pages
         "artifacts": artifacts or {},  # report pictures and the playable clip, beside the output
         "files": files or [],  # every file of the shot's folder but this report: name and bytes as written
         "job": {"manifest": job.manifest, "output": job.output, "gen1_version": __version__,

@@ -97,6 +97,9 @@ def write_summary(output: str, manifest: str, model: dict[str, Any], reports: li
         "counts": counts,
         "failed": [{k: r[k] for k in ("shot_id", "error_stage", "error_type", "error_message")}
                    for r in rows if r["status"] == FAILED],
+        # Succeeded shots a supervisor must look at: replaced frames, variable frame rates.
+        "notes": [{"shot_id": report["shot_id"], "note": note} for report, _ in reports
+                  for note in report.get("notes") or []],
     }
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows, schema=RESULTS_SCHEMA), buffer)

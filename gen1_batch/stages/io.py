@@ -13,7 +13,7 @@ from gen1_batch import storage
 from gen1_batch.config import JobConfig
 from gen1_batch.fingerprint import record_files, shot_sources
 from gen1_batch.manifest import Shot
-from gen1_batch.media import VideoInfo, read_image, read_video, write_output
+from gen1_batch.media import VideoInfo, check_timing, read_image, read_video, write_output
 from gen1_batch.report.artifacts import write_artifacts
 from gen1_batch.report.html import SHOT_PAGE, shot_page
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
@@ -30,7 +30,9 @@ def decode(batch: dict[str, np.ndarray], *, job: JobConfig) -> dict[str, np.ndar
         sources = json.dumps(shot_sources(shot))
         frames, info = read_video(shot.video, shot.frame_start, shot.frame_end, size=(shot.width, shot.height),
                                   side=settings["default_resolution"], multiple=settings["resolution_multiple"],
-                                  fps=Fraction(shot.fps) if shot.fps else None, timecode=shot.timecode)
+                                  fps=Fraction(shot.fps) if shot.fps else None, timecode=shot.timecode,
+                                  damaged_frames=shot.damaged_frames)
+        check_timing(info, shot.output_format, shot.retime)  # before the edit, not after it
         updates = {"frames": frames, "video_info": json.dumps(info.to_dict()), "sources": sources}
         if shot.image_prompt:
             updates["reference"] = read_image(shot.image_prompt)

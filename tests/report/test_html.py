@@ -79,3 +79,20 @@ def test_a_shot_page_of_hostile_text_shows_it_as_text_and_runs_no_script_from_da
     assert f"prompt: <b>{escape(EVERYTHING, quote=False)}</b>" in dom
     for name in (breakout, EVERYTHING):  # the pictures' own handler ran, and named them
         assert f">missing: {quote(name, safe='')}" in dom
+
+
+NOTE = "damaged source frames 3-4: replaced with the nearest good frame"
+
+
+def test_a_shots_notes_stand_out_on_its_page():
+    page = shot_page(report("a", notes=[NOTE, "variable <frame> rate"]), {})
+    assert f"<p class='warn'>{NOTE}</p>" in page and "variable &lt;frame&gt; rate" in page
+
+
+def test_a_shot_with_replaced_frames_stands_out_in_the_index_in_a_browser(tmp_path):
+    damaged = report("b", input={"frames": 12, "fps": "24", "damaged_frames": [3, 4]}, notes=[NOTE])
+    (tmp_path / "index.html").write_text(index_page("job", [index_row(report("a")), index_row(damaged)],
+                                                    {"shots": 2}, 0.9))
+    dom = browser_dom((tmp_path / "index.html").as_uri())
+    assert dom.count('<tr class="damaged">') == 1 and dom.count('<tr class="">') == 1
+    assert NOTE in dom

@@ -1,5 +1,6 @@
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,3 +87,32 @@ def test_a_written_shot_records_its_files_and_sources_and_resume_checks_them(tmp
     assert [(p.action, p.reason) for p in plan_shots([shot], job)] == [(SKIP, "done")]
     os.remove(os.path.join(folder, edit_file))
     assert [(p.action, p.reason) for p in plan_shots([shot], job)] == [(RUN, f"output missing: sh1/{edit_file}")]
+
+
+def test_replaced_frames_are_listed_in_the_report_and_on_the_shot_page(tmp_path, job):
+    from gen1_batch.media.synthetic import synthetic_frames
+    from tests.helpers import damage_packets, encode_movie
+
+    clean = encode_movie(str(tmp_path / "clean.avi"), synthetic_frames(6, 64, 48), "mjpeg", "yuvj420p")
+    damage_packets(clean, str(tmp_path / "a.avi"), {2})
+    (row,) = rows_of(decode(batch_of([shot_row(tmp_path, video="a.avi", damaged_frames="nearest")]), job=job))
+    assert row["status"] == OK and row["frames"].shape[0] == 6
+    row["edited"], row["depth"] = row["frames"], np.zeros(row["frames"].shape[:3], np.float16)  # stand-ins
+    report = json.loads(write_shot(row, job)["report"])
+    assert (report["status"], report["input"]["damaged_frames"], report["output"]["frames"]) == ("succeeded", [2], 6)
+    assert report["notes"] == ["damaged source frame 2: replaced with the nearest good frame"]
+    page = Path(job.output, "sh1", "report.html").read_text()
+    assert "<p class='warn'>damaged source frame 2: replaced with the nearest good frame</p>" in page
+
+
+def test_a_variable_frame_rate_source_for_a_sequence_fails_at_decode_unless_retiming_is_accepted(tmp_path, job):
+    from gen1_batch.media.synthetic import synthetic_frames
+    from tests.helpers import encode_movie
+
+    encode_movie(str(tmp_path / "vfr.mp4"), synthetic_frames(4, 64, 48), "libx264", "yuv420p", pts=[0, 1, 4, 5])
+    (row,) = rows_of(decode(batch_of([shot_row(tmp_path, video="vfr.mp4", output_format="png")]), job=job))
+    assert (row["status"], row["error_stage"]) == (FAILED, "decode")
+    assert "variable frame rate" in row["error_message"] and "--retime" in row["error_message"]
+    (row,) = rows_of(decode(batch_of([shot_row(tmp_path, video="vfr.mp4", output_format="png", retime=True)]),
+                            job=job))
+    assert row["status"] == OK
