@@ -44,7 +44,7 @@ def model_section(job: JobConfig, fingerprints: dict[str, str]) -> dict[str, Any
 def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, video: dict[str, Any] | None,
                 output: dict[str, Any] | None, seconds: dict[str, float], fingerprints: dict[str, str],
                 sampling: dict[str, Any] | None, metrics: dict[str, Any] | None = None,
-                artifacts: dict[str, str] | None = None) -> dict[str, Any]:
+                artifacts: dict[str, str] | None = None, timeline: dict[str, float] | None = None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "shot_id": shot.shot_id,
@@ -60,6 +60,7 @@ def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, vid
         "seconds": {**{k: round(v, 4) for k, v in seconds.items()}, "total": round(sum(seconds.values()), 4)},
         "output": output,
         "artifacts": artifacts or {},  # report pictures and the playable clip, beside the output
+        "timeline": timeline or {},  # when each stage finished with the shot (Unix seconds)
         "job": {"manifest": job.manifest, "output": job.output, "gen1_version": __version__,
                 "host": socket.gethostname()},
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
