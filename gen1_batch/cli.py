@@ -1,8 +1,9 @@
 """The `gen1` command line. Exit codes: 0 every shot succeeded, 1 the job finished with failed
-shots, 2 usage or manifest errors."""
+shots, 2 usage or manifest errors, 130 interrupted (Ctrl-C, SIGTERM)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -16,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gen1_batch import __version__, storage
+from gen1_batch.interrupt import EXIT_INTERRUPTED
 from gen1_batch.manifest import COLUMNS, JobDefaults, ManifestError, Problem, load_manifest, missing_files
 
 app = typer.Typer(
@@ -184,18 +186,22 @@ def run(
     started_at = dt.datetime.now(dt.timezone.utc)
     t0 = time.monotonic()
     reports: dict[str, dict[str, Any]] = {}
+    interrupted = False
     log.print(f"{len(shots)} shot(s): {len(to_run)} to edit, {len(shots) - len(to_run)} skipped "
               f"(model {model}, output {job.output})")
     if to_run:
-        reports = _edit_shots(to_run, job, address, overrides)
+        reports, interrupted = _edit_shots(to_run, job, address, overrides)
     from gen1_batch.report.summary import write_index, write_summary
 
     finished = [(reports[p.shot.shot_id], True) if p.shot.shot_id in reports else (p.previous, False)
                 for p in planned if p.shot.shot_id in reports or p.previous]
-    summary = write_summary(job.output, job.manifest, ref.to_dict(), finished, started_at, time.monotonic() - t0)
-    summary["index"] = write_index(job.output, [report for report, _ in finished], threshold)
     not_run = [p.shot.shot_id for p in planned if p.shot.shot_id not in reports and not p.previous]
+    summary = write_summary(job.output, job.manifest, ref.to_dict(), finished, started_at, time.monotonic() - t0,
+                            not_run, interrupted)
+    summary["index"] = write_index(job.output, [report for report, _ in finished], threshold)
     _print_summary(summary, not_run, json_output)
+    if interrupted:
+        raise typer.Exit(EXIT_INTERRUPTED)
     if summary["counts"]["failed"]:
         raise typer.Exit(1)
 
@@ -222,25 +228,41 @@ def _hold_output_lock(ctx: typer.Context, output: str, wait: bool) -> None:
         raise fail(f"--output {output}: cannot write its lock file: {e}") from None
 
 
-def _edit_shots(shots: list, job: Any, address: str | None, overrides: dict[str, dict[str, Any]]) -> dict:
+def _edit_shots(shots: list, job: Any, address: str | None, overrides: dict[str, dict[str, Any]]
+                ) -> tuple[dict, bool]:
+    """Each finished shot's compact report by id, and whether a signal stopped the job before every shot ran."""
     import dataclasses
 
     import ray
 
+    from gen1_batch.interrupt import StopNow, StopSignals
     from gen1_batch.pipeline import resolve_resources, run_shots, start_ray
     from gen1_batch.progress import JobProgress
 
-    started = start_ray(address)
-    try:
+    def say(name: str, first: bool) -> None:
+        log.print(f"[yellow]interrupted ({name})[/]: " + (
+            "no new shots start; the shots in flight finish, then the summary is written (Ctrl-C again: stop now)"
+            if first else "stopping now; the shots in flight run next time"), soft_wrap=True)
+
+    reports: dict = {}
+    started = False
+    with StopSignals(say) as signals:
         try:
-            job = dataclasses.replace(job, resources=resolve_resources(overrides))
-        except TypeError as e:
-            raise fail(f"bad stage resources: {e}") from None
-        with JobProgress(len(shots), log) as progress:
-            return run_shots(shots, job, progress.shot_finished)
-    finally:
-        if started:
-            ray.shutdown()
+            started = start_ray(address)
+            signals.arm()  # ray.init installs its own SIGTERM handler
+            try:
+                job = dataclasses.replace(job, resources=resolve_resources(overrides))
+            except TypeError as e:
+                raise fail(f"bad stage resources: {e}") from None
+            with JobProgress(len(shots), log) as progress:
+                reports = run_shots(shots, job, progress.shot_finished, signals.requested)
+        except StopNow:
+            pass  # stopped before the dataflow started
+        finally:
+            if started:
+                with contextlib.suppress(StopNow):
+                    ray.shutdown()
+    return reports, signals.requested.is_set() and len(reports) < len(shots)
 
 
 def _print_plan(planned: list, job: Any, json_output: bool) -> None:
@@ -307,7 +329,10 @@ def _print_summary(summary: dict[str, Any], not_run: list[str], json_output: boo
                   soft_wrap=True)
     for n in summary.get("notes", []):
         out.print(f"  [yellow]note[/] {n['shot_id']}: {n['note']}", soft_wrap=True)
-    if not_run:
+    if summary.get("interrupted"):
+        out.print(f"  [yellow]interrupted[/]: {len(not_run)} shot(s) not run; the same command runs them",
+                  soft_wrap=True)
+    elif not_run:
         out.print(f"  not run (--only-failed): {', '.join(not_run)}", soft_wrap=True)
 
 

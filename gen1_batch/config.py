@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 from gen1_batch.model.loading import ModelRef
 
@@ -29,14 +30,18 @@ def default_resources(cpus: float, gpus: float) -> dict[str, StageResources]:
     """GPUs when the cluster has them, CPU otherwise.
 
     On GPUs the depth, CLIP and metrics models share one GPU (half of it on a one-GPU machine),
-    and every other GPU runs a diffusion actor. On CPU the model actors each take a share of the
-    cores, leaving room for decode and write tasks so that every stage fits on one machine, and
-    the diffusion actor (the long one) lets torch use every core.
+    and every other GPU runs a diffusion actor. On CPU the model actors share the cores left after
+    one decode and one write task, and the diffusion actor (the long one) lets torch use every core.
+
+    Every stage's minimum (one task, or its minimum actors) fits in the cluster at once: Ray Data
+    reserves each stage's minimum from upstream to downstream, and a stage whose minimum no longer
+    fits gets no CPU until the stages before it finish. When decode and the actors took every core,
+    write started only after decode had read the whole manifest: nothing was committed for minutes.
     """
     if gpus >= 1:
         shared = 0.5 if gpus < 2 else 0.75  # of one GPU, for the three light model stages together
         light = StageResources(actors=1, num_cpus=1, num_gpus=shared / 3)
-        return {
+        resources = {
             "decode": StageResources(num_cpus=1),
             "depth": light,
             "content": light,
@@ -45,15 +50,31 @@ def default_resources(cpus: float, gpus: float) -> dict[str, StageResources]:
                                         num_gpus=1.0 if gpus >= 2 else 1 - shared),
             "write": StageResources(num_cpus=1),
         }
-    share = min(1.0, cpus / (len(MODEL_STAGES) + 1))
+        return fit_cpus(resources, cpus)
+    io = min(1.0, cpus / 8)  # decode and write tasks
+    share = min(1.0, (cpus - 2 * io) / len(MODEL_STAGES))
     return {
-        "decode": StageResources(num_cpus=min(1.0, cpus / 8)),
+        "decode": StageResources(num_cpus=io),
         "depth": StageResources(actors=1, num_cpus=share, torch_threads=1),
         "content": StageResources(actors=1, num_cpus=share, torch_threads=1),
         "diffusion": StageResources(actors=1, num_cpus=share, torch_threads=max(1, int(cpus))),
         "metrics": StageResources(actors=1, num_cpus=share, torch_threads=1),
-        "write": StageResources(num_cpus=min(1.0, cpus / 8)),
+        "write": StageResources(num_cpus=io),
     }
+
+
+def minimum_cpus(resources: dict[str, StageResources]) -> float:
+    """CPUs for every stage's minimum at once: its minimum actors, or one task."""
+    return sum(r.num_cpus * (r.pool[0] if stage in MODEL_STAGES else 1) for stage, r in resources.items())
+
+
+def fit_cpus(resources: dict[str, StageResources], cpus: float) -> dict[str, StageResources]:
+    """Scale the stages' CPU requests down (rounded down to 1/1000) until all their minimums fit in `cpus`."""
+    need = minimum_cpus(resources)
+    if need <= cpus:
+        return resources
+    scale = cpus / need
+    return {stage: replace(r, num_cpus=math.floor(r.num_cpus * scale * 1000) / 1000) for stage, r in resources.items()}
 
 
 @dataclass(frozen=True)

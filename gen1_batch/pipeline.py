@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import re
+import threading
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,10 +23,13 @@ import ray
 from ray.data import ActorPoolStrategy, DataContext, Dataset
 
 from gen1_batch import storage
-from gen1_batch.config import JobConfig, StageResources, default_resources
+from gen1_batch.admission import gated, shots_in_flight_limit
+from gen1_batch.config import JobConfig, StageResources, default_resources, fit_cpus
+from gen1_batch.interrupt import StopNow
 from gen1_batch.manifest import Shot
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
-from gen1_batch.stages.common import STAGES, initial_row
+from gen1_batch.report.summary import compact_report
+from gen1_batch.stages.common import STAGES
 from gen1_batch.stages.io import decode, write
 from gen1_batch.stages.models import ContentStage, DepthStage, DiffusionStage, MetricsStage
 
@@ -76,11 +80,13 @@ def cluster_resources() -> tuple[float, float]:
 
 
 def resolve_resources(overrides: dict[str, dict[str, Any]]) -> dict[str, StageResources]:
-    """Defaults for this cluster, with per-stage overrides (actors, num_cpus, num_gpus, ...)."""
-    resources = default_resources(*cluster_resources())
+    """Defaults for this cluster, with per-stage overrides (actors, num_cpus, num_gpus, ...), every
+    stage's minimum fitting in the cluster's CPUs at once (see default_resources)."""
+    cpus, gpus = cluster_resources()
+    resources = default_resources(cpus, gpus)
     for stage, changes in overrides.items():
         resources[stage] = StageResources(**{**resources[stage].__dict__, **changes})
-    return resources
+    return fit_cpus(resources, cpus)
 
 
 def _task_stage(job: JobConfig, stage: str) -> dict[str, Any]:
@@ -105,7 +111,8 @@ def _actor_stage(job: JobConfig, stage: str) -> dict[str, Any]:
 
 
 def build_dataset(shots: list[Shot], job: JobConfig) -> Dataset:
-    rows = [initial_row(shot.to_json(), shot.shot_id) for shot in shots]
+    # Only the shot itself goes in (a small block per shot); decode gives each row its full layout.
+    rows = [{"shot_id": shot.shot_id, "shot": shot.to_json()} for shot in shots]
     with warnings.catch_warnings():
         # Ray 2.60 deprecates ray_remote_args but has no named parameter yet for max_retries,
         # max_restarts or max_task_retries; they are the only way to bound retries (revisit at 2.64).
@@ -140,25 +147,42 @@ def lost_report(shot: Shot, job: JobConfig, reason: str) -> dict[str, Any]:
     return report
 
 
-def run_shots(shots: list[Shot], job: JobConfig, on_report: Callable[[dict[str, Any]], None]) -> dict[str, dict]:
-    """Edit `shots` on the connected Ray cluster; returns every shot's report by shot id."""
+def run_shots(shots: list[Shot], job: JobConfig, on_report: Callable[[dict[str, Any]], None],
+              stop: threading.Event | None = None) -> dict[str, dict]:
+    """Edit `shots` on the connected Ray cluster; returns, by shot id, the compact report (what the
+    summary and the index read) of every shot that finished. `on_report` gets each whole report.
+
+    Once `stop` is set, no new shot starts: the shots in flight finish, and the others get no
+    report (they run next time). A StopNow (second Ctrl-C) abandons the shots in flight too.
+    Otherwise a shot that never came out of the dataflow gets a failed report.
+    """
     configure_data_context()
-    reports: dict[str, dict[str, Any]] = {}
+    stop = stop or threading.Event()
+    results: dict[str, dict[str, Any]] = {}
+
+    def finished(report: dict[str, Any]) -> None:
+        results[report["shot_id"]] = compact_report(report)  # the driver keeps only this per shot
+        on_report(report)
+
     error: BaseException | None = None
     try:
-        for report in _iter_reports(build_dataset(shots, job)):
-            reports[report["shot_id"]] = report
-            on_report(report)
-    except Exception as e:  # the dataflow itself broke (a stage could not start, the cluster went away)
-        error = e
-    for shot in shots:
-        if shot.shot_id not in reports:
-            reason = (f"the job stopped before this shot finished: {short_error(error)}" if error else
-                      f"its worker died {job.retries + 1} times while editing it (out of memory, or a crash "
-                      "in native code); see the Ray logs")
-            reports[shot.shot_id] = lost_report(shot, job, reason)
-            on_report(reports[shot.shot_id])
-    return reports
+        with gated(shots_in_flight_limit(job.resources), stop):
+            try:
+                for report in _iter_reports(build_dataset(shots, job)):
+                    finished(report)
+            except Exception as e:  # the dataflow itself broke (a stage could not start, the cluster went away)
+                error = e
+        if stop.is_set():
+            return results
+        for shot in shots:
+            if shot.shot_id not in results:
+                reason = (f"the job stopped before this shot finished: {short_error(error)}" if error else
+                          f"its worker died {job.retries + 1} times while editing it (out of memory, or a crash "
+                          "in native code); see the Ray logs")
+                finished(lost_report(shot, job, reason))
+    except StopNow:
+        pass
+    return results
 
 
 def short_error(error: BaseException) -> str:

@@ -136,3 +136,34 @@ def browser_dom(url: str) -> str:
             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
+
+
+def write_tiny_shots(root: Path, count: int) -> str:
+    """A manifest of `count` tiny shots (3 frames at 32×32, one step), all of one synthetic clip:
+    many shots that each cost little, to see how the job flows."""
+    from fractions import Fraction
+
+    from gen1_batch.media.synthetic import write_synthetic_clip
+
+    write_synthetic_clip(str(root / "tiny.mp4"), 3, 32, 32, Fraction(24), seed=1)
+    return write_manifest(root / "tiny.jsonl", [{"shot_id": f"s{i:03d}", "video": "tiny.mp4", "prompt": "clay",
+                                                 "steps": 1} for i in range(count)])
+
+
+def start_gen1(*args: str, log: Path) -> subprocess.Popen:
+    """Start the CLI in the background in its own process group (as a terminal runs a command, so
+    that a signal can reach the whole group like Ctrl-C does); stdout and stderr go to `log`.out/.err."""
+    with open(f"{log}.out", "w") as stdout, open(f"{log}.err", "w") as stderr:  # the child keeps its own copies
+        return subprocess.Popen([sys.executable, "-m", "gen1_batch", *args], stdout=stdout, stderr=stderr,
+                                start_new_session=True)
+
+
+def wait_for_reports(out: Path, count: int, proc: subprocess.Popen, timeout: float = 600) -> None:
+    """Until `count` shots of a running job have committed their report.json."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while len(list(out.glob("*/report.json"))) < count:
+        assert proc.poll() is None, f"the job ended (exit {proc.returncode}) before {count} shot(s) committed"
+        assert time.monotonic() < deadline, f"no {count} committed shot(s) after {timeout} s"
+        time.sleep(0.2)

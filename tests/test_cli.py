@@ -103,7 +103,7 @@ def test_a_finished_job_run_again_starts_no_ray_and_loads_no_model(tmp_path, mak
     result = invoke("run", url, "--output", out, "--json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["counts"] == {"shots": 1, "succeeded": 1, "failed": 0, "ran": 0, "skipped": 1}
+    assert summary["counts"] == {"shots": 1, "succeeded": 1, "failed": 0, "ran": 0, "skipped": 1, "not_run": 0}
 
 
 def test_report_reads_the_shot_reports_and_flags_outliers(tmp_path):

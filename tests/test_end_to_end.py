@@ -121,7 +121,8 @@ def test_no_temporary_file_is_left_anywhere(job):
 def test_running_again_skips_the_good_shots_and_redoes_only_the_failed(job):
     second = job["second"]
     assert second.returncode == 1, second.stderr
-    assert json.loads(second.stdout)["counts"] == {"shots": 5, "succeeded": 3, "failed": 2, "ran": 2, "skipped": 3}
+    assert json.loads(second.stdout)["counts"] == {"shots": 5, "succeeded": 3, "failed": 2, "ran": 2, "skipped": 3,
+                                                   "not_run": 0}
     assert "2 to edit, 3 skipped" in second.stderr
     for shot_id in GOOD:  # untouched: no model ran for them
         for name in ("report.json", f"{shot_id}.mp4"):

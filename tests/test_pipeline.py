@@ -1,8 +1,16 @@
-"""The dataflow's settings, without starting Ray: finite retries, one shot per actor, resources."""
+"""The dataflow's settings (finite retries, one shot per actor, resources that fit), and how shots
+flow through it at scale: committed in a steady stream, a bounded number in flight."""
 
+import json
+import os
+
+import pytest
+
+from gen1_batch.admission import shots_in_flight_limit
 from gen1_batch.config import MODEL_STAGES, JobConfig, default_resources
 from gen1_batch.model.loading import describe_model
-from gen1_batch.pipeline import _actor_stage, _task_stage, forwarded_env, short_error
+from gen1_batch.pipeline import _actor_stage, _task_stage, forwarded_env, resolve_resources, short_error
+from tests.helpers import gen1, write_tiny_shots
 
 
 def job(retries=2):
@@ -41,3 +49,44 @@ def test_storage_credentials_reach_the_workers(monkeypatch):
 def test_errors_from_workers_are_cut_to_their_last_line():
     error = RuntimeError("\x1b[36mray::MapWorker\x1b[39m died\n  File \"x.py\", line 1\nOSError: no config.json")
     assert short_error(error) == "RuntimeError: OSError: no config.json"
+
+
+def minimum_cpus(resources):
+    """CPUs that every stage's minimum (one task, or its minimum actors) takes at once."""
+    return sum(r.num_cpus * (r.pool[0] if stage in MODEL_STAGES else 1) for stage, r in resources.items())
+
+
+@pytest.mark.parametrize("cpus,gpus", [(1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (6, 0), (16, 0), (96, 0),
+                                       (2, 1), (4, 1), (6, 1), (8, 2), (8, 8), (64, 8)])
+def test_every_stage_can_run_at_once_so_write_is_never_starved(cpus, gpus):
+    # Ray Data reserves each stage's minimum from the first stage on; one that no longer fits gets no
+    # CPU until the stages before it finish: write waited for decode to read the whole manifest.
+    resources = default_resources(cpus, gpus)
+    assert minimum_cpus(resources) <= cpus
+    assert sum(r.num_gpus * r.pool[0] for r in resources.values()) <= gpus
+    assert all(r.num_cpus > 0 for r in resources.values())
+
+
+def test_stage_overrides_still_fit_the_cluster(monkeypatch):
+    monkeypatch.setattr("gen1_batch.pipeline.cluster_resources", lambda: (2.0, 0.0))
+    resources = resolve_resources({"diffusion": {"actors": 3, "min_actors": 3}})
+    assert resources["diffusion"].pool == (3, 3) and minimum_cpus(resources) <= 2
+
+
+def test_shots_commit_from_the_first_one_with_a_bounded_number_in_flight(tmp_path):
+    shots = 30
+    bound = shots_in_flight_limit(default_resources(os.cpu_count(), 0))  # the pipeline's width here
+    assert bound < shots
+    out = tmp_path / "out"
+    gen1("run", write_tiny_shots(tmp_path, shots), "--output", str(out), check=0)
+    timelines = [json.loads(p.read_text())["timeline"] for p in out.glob("*/report.json")]
+    assert len(timelines) == shots
+    # Decoded but not yet committed, at any moment: from the end of decode to the end of write.
+    events = sorted([(t["decode"], 1) for t in timelines] + [(t["write"], -1) for t in timelines])
+    level = most = 0
+    for _, step in events:
+        level += step
+        most = max(most, level)
+    assert most <= bound
+    # Commits began while shots were still being decoded, not after decode had read the manifest.
+    assert min(t["write"] for t in timelines) < max(t["decode"] for t in timelines)

@@ -66,7 +66,8 @@ def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, vid
                 output: dict[str, Any] | None, seconds: dict[str, float], fingerprints: dict[str, str],
                 sampling: dict[str, Any] | None, metrics: dict[str, Any] | None = None,
                 artifacts: dict[str, str] | None = None, sources: dict[str, Any] | None = None,
-                files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                files: list[dict[str, Any]] | None = None,
+                timeline: dict[str, float] | None = None) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "shot_id": shot.shot_id,
@@ -85,6 +86,7 @@ def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, vid
         "notes": media_notes(shot.damaged_frames, video, output) if not error else [],  # terminal and pages
         "artifacts": artifacts or {},  # report pictures and the playable clip, beside the output
         "files": files or [],  # every file of the shot's folder but this report: name and bytes as written
+        "timeline": timeline or {},  # when each stage finished with the shot (Unix seconds)
         "job": {"manifest": job.manifest, "output": job.output, "gen1_version": __version__,
                 "host": socket.gethostname()},
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -76,16 +76,34 @@ def result_row(report: dict[str, Any], ran: bool) -> dict[str, Any]:
     }
 
 
+def compact_report(report: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a report that summary.json, results.parquet and index.html read (result_row,
+    index_row): a job's driver keeps this for each shot, not the whole report."""
+    model, artifacts = report.get("model") or {}, report.get("artifacts") or {}
+    return {
+        **{k: report.get(k) for k in ("shot_id", "status", "error", "input", "output", "seconds", "metrics",
+                                      "notes", "params_hash", "finished_at")},
+        "params": {"video": (report.get("params") or {}).get("video")},
+        "model": {k: model.get(k) for k in ("key", "fingerprint", "random_weights")},
+        "artifacts": {k: artifacts[k] for k in ("thumbnail",) if k in artifacts},
+    }
+
+
 def write_summary(output: str, manifest: str, model: dict[str, Any], reports: list[tuple[dict[str, Any], bool]],
-                  started_at: dt.datetime, wall_seconds: float) -> dict[str, Any]:
-    """Write summary.json and results.parquet for every shot of the manifest: (report, ran this job)."""
+                  started_at: dt.datetime, wall_seconds: float, not_run: list[str] | None = None,
+                  interrupted: bool = False) -> dict[str, Any]:
+    """Write summary.json and results.parquet for every shot of the manifest with a report:
+    (report, ran this job). `not_run`: the shots without one (not selected, or the job was
+    interrupted before they started); they run next time."""
     rows = [result_row(report, ran) for report, ran in reports]
+    not_run = list(not_run or [])
     counts = {
-        "shots": len(rows),
+        "shots": len(rows) + len(not_run),
         "succeeded": sum(r["status"] == SUCCEEDED for r in rows),
         "failed": sum(r["status"] == FAILED for r in rows),
         "ran": sum(r["ran"] for r in rows),
         "skipped": sum(not r["ran"] for r in rows),
+        "not_run": len(not_run),
     }
     summary = {
         "schema_version": SCHEMA_VERSION,
@@ -94,12 +112,14 @@ def write_summary(output: str, manifest: str, model: dict[str, Any], reports: li
         "model": model,
         "started_at": started_at.isoformat(timespec="seconds"),
         "wall_seconds": round(wall_seconds, 3),
+        "interrupted": interrupted,  # stopped by Ctrl-C or SIGTERM before every shot ran
         "counts": counts,
         "failed": [{k: r[k] for k in ("shot_id", "error_stage", "error_type", "error_message")}
                    for r in rows if r["status"] == FAILED],
         # Succeeded shots a supervisor must look at: replaced frames, variable frame rates.
         "notes": [{"shot_id": report["shot_id"], "note": note} for report, _ in reports
                   for note in report.get("notes") or []],
+        "not_run": not_run,
     }
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_pylist(rows, schema=RESULTS_SCHEMA), buffer)

@@ -44,6 +44,7 @@ def initial_row(shot_json: str, shot_id: str) -> dict[str, Any]:
         "sampling": "{}",
         "fingerprints": "{}",
         "metrics": "{}",
+        "timeline": "{}",  # when each stage finished with the shot (Unix seconds)
     }
     row.update({f"seconds_{s}": 0.0 for s in STAGES})
     row.update({key: empty() for key, empty in EMPTY.items()})
@@ -113,7 +114,14 @@ def run_stage(name: str, batch: dict[str, np.ndarray], process: Callable[[dict[s
                        error_message=describe_error(error))
             row.update({key: empty() for key, empty in EMPTY.items()})  # free the shot's arrays
         row[f"seconds_{name}"] = time.perf_counter() - start
+        row["timeline"] = mark_time(row, name)
     return batch_of(rows)
+
+
+def mark_time(row: dict[str, Any], stage: str) -> str:
+    """The row's timeline with `stage` finishing now: the gaps between stages, less their seconds,
+    are the time the shot waited in queues."""
+    return json.dumps({**json.loads(row["timeline"]), stage: round(time.time(), 3)})
 
 
 def set_torch_threads(threads: int | None) -> None:

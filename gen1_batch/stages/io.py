@@ -17,12 +17,24 @@ from gen1_batch.media import VideoInfo, check_timing, read_image, read_video, wr
 from gen1_batch.report.artifacts import write_artifacts
 from gen1_batch.report.html import SHOT_PAGE, shot_page
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
-from gen1_batch.stages.common import FAILED, OK, STAGES, batch_of, describe_error, rows_of, run_stage
+from gen1_batch.stages.common import (
+    FAILED,
+    OK,
+    STAGES,
+    batch_of,
+    describe_error,
+    initial_row,
+    mark_time,
+    rows_of,
+    run_stage,
+)
 
 
 def decode(batch: dict[str, np.ndarray], *, job: JobConfig) -> dict[str, np.ndarray]:
-    """Frames of the shot's range at the working size, and its reference image."""
+    """Frames of the shot's range at the working size, and its reference image. Takes rows with the
+    shot (shot_id, shot) and gives them the layout every later stage shares."""
     settings = job.model.settings
+    batch = batch_of([initial_row(str(row["shot"]), str(row["shot_id"])) for row in rows_of(batch)])
 
     def process(row: dict[str, Any]) -> dict[str, Any]:
         shot = Shot.from_json(row["shot"])
@@ -82,6 +94,7 @@ def write_shot(row: dict[str, Any], job: JobConfig) -> dict[str, Any]:
         metrics=json.loads(row["metrics"]) or None,
         artifacts=artifacts,
         sources=json.loads(row["sources"]),
+        timeline=json.loads(mark_time(row, "write")),
     )
     if artifact_error:
         report["artifact_error"] = artifact_error
