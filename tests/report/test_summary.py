@@ -26,7 +26,9 @@ def test_the_driver_keeps_a_small_report_that_summarises_like_the_whole_one(tmp_
     job = JobConfig(manifest=url, output=str(tmp_path / "out"), model=describe_model("tiny"))
     report = shot_report(
         shot=shot, job=job, error=None,
-        video={"frames": 48, "fps": "24000/1001", "width": 1920, "height": 1080, "timecode": "01:00:00:00"},
+        video={"url": str(tmp_path / "a.mp4"), "kind": "movie", "codec": "h264", "frames": 48, "frame_start": 0,
+               "frame_end": 47, "fps": "24000/1001", "width": 1920, "height": 1080, "pix_fmt": "yuv420p",
+               "bit_depth": 8, "float_pixels": False, "timecode": "01:00:00:00", "damaged_frames": [3]},
         output={"url": str(tmp_path / "out/sh1/sh1.mp4"), "bytes": 12345, "frames": 48},
         seconds={"decode": 1.0, "depth": 2.0, "diffusion": 30.0, "write": 1.5},
         fingerprints={part: "ab" * 32 for part in ("vae", "unet", "depth_estimator", "image_encoder", "prior")},
