@@ -25,7 +25,8 @@ from gen1_batch.layout import JOB_FILES
 from gen1_batch.media.damage import DAMAGED_FRAME_MODES
 from gen1_batch.media.timecode import is_timecode, parse_rate
 from gen1_batch.media.writer import OUTPUT_FORMATS
-from gen1_batch.model.settings import BLENDS
+from gen1_batch.model.presets import PRESETS
+from gen1_batch.model.settings import BLENDS, DEFAULT_SETTINGS
 
 MANIFEST_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 # Matched whole (re.fullmatch: "$" would let a trailing newline through). No trailing '.': Windows
@@ -40,6 +41,14 @@ class Column:
     kind: type  # str, int, float, bool or Fraction (a frame rate)
     help: str
     required: bool = False
+
+
+def _window_lengths() -> str:
+    """Each preset's clip length from its settings ("8 for tiny, …; 16 for …"), so the help stays true."""
+    names: dict[int, list[str]] = {}
+    for name, preset in PRESETS.items():
+        names.setdefault({**DEFAULT_SETTINGS, **preset.settings}["window_length"], []).append(name)
+    return "; ".join(f"{length} for {', '.join(group)}" for length, group in sorted(names.items()))
 
 
 # The single source of truth for the schema: validation, the README table and `gen1 validate --help`.
@@ -70,7 +79,7 @@ COLUMNS: dict[str, Column] = {
                   "24000/1001). Default 24; movies carry their own."),
     "timecode": Column(str, "Timecode of the first edited frame, HH:MM:SS:FF (; for drop-frame), for sources "
                        "that carry none (a movie's own or an EXR/DPX header's wins)."),
-    "window": Column(int, "Frames per sampling window. Default: the model's clip length (8 for both presets)."),
+    "window": Column(int, f"Frames per sampling window. Default: the model's clip length ({_window_lengths()})."),
     "window_stride": Column(int, "Frames between window starts; window - stride frames overlap. "
                             "Default: half the window."),
     "window_blend": Column(str, f"How overlapping windows are blended: {', '.join(BLENDS)} (default pyramid)."),

@@ -1,6 +1,8 @@
 """The CLI in-process (no Ray needed): validate, dry runs, resume decisions, report, models."""
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -230,3 +232,13 @@ def test_the_job_summary_ends_with_each_shots_notes(capsys):
                                                       "output kept the source's timestamps"}]}
     _print_summary(summary, [], json_output=False)
     assert "note sh010: variable frame rate (frames last 41.7 to 125.0 ms)" in capsys.readouterr().out
+
+
+def test_every_command_the_package_and_readme_tell_users_to_run_exists():
+    root = Path(__file__).parent.parent
+    texts = [p.read_text() for p in (root / "gen1_batch").rglob("*.py")] + [(root / "README.md").read_text()]
+    commands = {tuple(re.findall(r"[a-z][\w-]*", words)) for text in texts
+                for words in re.findall(r"`gen1((?: [a-z][\w-]*)+)", text)}
+    assert ("models", "download") in commands
+    for words in sorted(commands):
+        assert runner.invoke(app, [*words, "--help"]).exit_code == 0, f"`gen1 {' '.join(words)}` is no command"

@@ -89,7 +89,7 @@ def describe_model(spec: str) -> ModelRef:
         root = os.path.abspath(spec.removeprefix("file://"))
         index_path = os.path.join(root, MODEL_INDEX)
         if not os.path.exists(index_path):
-            raise ModelNotFound(f"{spec}: a model folder needs a {MODEL_INDEX} (write one with `gen1 models save`)")
+            raise ModelNotFound(f"{spec}: a model folder needs a {MODEL_INDEX} (write one with `gen1 models download`)")
         entries = []
         for folder, _, files in os.walk(root):
             for name in files:
