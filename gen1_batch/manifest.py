@@ -562,14 +562,6 @@ def _resolve(number: int, values: dict[str, Any], defaults: JobDefaults, manifes
     )
 
 
-def problems_of(url: str, defaults: JobDefaults | None = None) -> list[Problem]:
-    try:
-        load_manifest(url, defaults)
-    except ManifestError as e:
-        return e.problems
-    return []
-
-
 def missing_files(shots: Iterable[Shot]) -> list[Problem]:
     """Videos, sequence frames and reference images that do not exist (in parallel: on object
     storage each check is a request)."""

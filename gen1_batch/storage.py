@@ -72,11 +72,6 @@ def read_json(url: str) -> Any:
     return json.loads(read_bytes(url))
 
 
-def makedirs(url: str) -> None:
-    fs, path = filesystem(url)
-    fs.makedirs(path, exist_ok=True)
-
-
 def _temporary_sibling(path: str) -> str:
     head, name = posixpath.split(path)
     return posixpath.join(head, f".{name}{TMP_MARKER}{uuid.uuid4().hex[:8]}")
@@ -117,21 +112,6 @@ def put_file_atomic(local_path: str, url: str) -> None:
     """Upload a finished local file to its final URL through a temporary key."""
     with _atomic_target(url) as (fs, tmp):
         fs.put_file(local_path, tmp)
-
-
-@contextmanager
-def local_copy(url: str):
-    """A local path holding `url`'s content: the path itself when local, else a temporary download."""
-    if not is_url(url) or url.startswith("file://"):
-        yield url.removeprefix("file://")
-        return
-    import tempfile
-
-    fs, path = filesystem(url)
-    with tempfile.TemporaryDirectory(prefix="gen1-") as tmp:
-        local = os.path.join(tmp, posixpath.basename(path))
-        fs.get_file(path, local)
-        yield local
 
 
 def remove_stale_temporaries(folder_url: str) -> None:

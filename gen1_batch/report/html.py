@@ -134,12 +134,12 @@ def shot_page(report: dict[str, Any], artifacts: dict[str, str]) -> str:
     return _page(f"{report['shot_id']}: {status}", "".join(parts))
 
 
-def index_row(report: dict[str, Any], artifacts: dict[str, str] | None = None) -> dict[str, Any]:
+def index_row(report: dict[str, Any]) -> dict[str, Any]:
     """What the index shows of one shot (small: the index stays fast with thousands)."""
     metrics, error = report.get("metrics") or {}, report.get("error") or {}
     video = report.get("input") or {}
     shot = report["shot_id"]
-    thumb = (artifacts or report.get("artifacts") or {}).get("thumbnail")
+    thumb = (report.get("artifacts") or {}).get("thumbnail")
     return {
         "shot": shot, "status": report["status"], "page": _link(shot, SHOT_PAGE),
         "thumb": _link(shot, thumb) if thumb else None, "frames": video.get("frames"), "fps": video.get("fps"),
