@@ -1,9 +1,14 @@
-"""The full-size preset's parts must fit together; checked on the meta device (no memory, no download)."""
+"""Presets: the full-size parts fit together (checked on the meta device: no memory, no download); keys, the
+components built and their seeded weights behave as the registry promises."""
 
+import dataclasses
+
+import pytest
 import torch
 from diffusers import UNet2DConditionModel
 
 from gen1_batch.model import presets
+from gen1_batch.model.settings import PIPELINES
 from gen1_batch.model.unet import Gen1UNet
 
 
@@ -26,6 +31,31 @@ def test_gen1_sd15_video_unet_extends_sd15_with_structure_input_and_temporal_lay
     assert spatial - sum(p.numel() for p in image.parameters()) == 320 * 4 * 3 * 3  # the new depth input weights
 
 
-def test_presets_mark_their_random_weights():
-    assert presets.PRESETS["tiny"].settings["random_weights"] == ["all"]
-    assert presets.PRESETS["gen1-sd15"].settings["random_weights"] == ["unet.temporal", "unet.structure_input"]
+def test_a_presets_key_changes_exactly_when_what_it_builds_changes():
+    preset = presets.PRESETS["tiny"]
+    assert dataclasses.replace(preset, settings=dict(preset.settings)).key() == preset.key()
+    changed_settings = dataclasses.replace(preset, settings={**preset.settings, "window_length": 9})
+    changed_weights = dataclasses.replace(preset, components={"all": "other weights"})
+    assert len({preset.key(), changed_settings.key(), changed_weights.key()}) == 3
+
+
+TINY_PRESETS = [name for name in presets.PRESETS if name.startswith("tiny")]  # the ones built without downloads
+
+
+@pytest.mark.parametrize("name", TINY_PRESETS)
+def test_a_preset_builds_exactly_the_components_its_pipeline_declares(name):
+    preset = presets.PRESETS[name]
+    declared = PIPELINES[preset.pipeline]["components"]
+    assert set(preset.build(None, True)) == set(declared)
+    for part in preset.settings["random_weights"]:  # what reports flag as untrained is something it builds
+        assert part == "all" or part.split(".")[0] in declared
+
+
+@pytest.mark.parametrize("name", TINY_PRESETS)
+def test_each_components_seeded_weights_do_not_depend_on_which_others_were_built(name):
+    build = presets.PRESETS[name].build
+    torch.manual_seed(123)  # nor on the caller's random state
+    alone = build(["unet"], True)["unet"].state_dict()
+    torch.manual_seed(456)
+    beside = build(["vae", "text_encoder", "unet"], True)["unet"].state_dict()
+    assert alone.keys() == beside.keys() and all(torch.equal(alone[k], beside[k]) for k in alone)
