@@ -153,7 +153,11 @@ class OutputLock:
             pass  # left behind, it goes stale after its lease
 
     def __enter__(self) -> OutputLock:
-        self.acquire()
+        try:
+            self.acquire()
+        except BaseException:  # Ctrl-C while settling: leave no lock of ours behind
+            self.release()
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
