@@ -562,6 +562,7 @@ def edit(
     from gen1_batch.media.sequence import is_sequence, parse
     from gen1_batch.media.timecode import parse_rate
     from gen1_batch.model.loading import ModelNotFound
+    from gen1_batch.report.schema import media_notes
 
     if prompt is None and image_prompt is None:
         raise fail("give --prompt, --image-prompt or both")
@@ -597,8 +598,6 @@ def edit(
         result = write_movie(edited, storage.absolute(output), info, output_format)
     out.print(f"[green]wrote[/] {result['url']}: {result['frames']} frames at {result['fps']} fps, "
               f"{result['width']}x{result['height']} in {time.monotonic() - t0:.1f} s")
-    from gen1_batch.report.schema import media_notes
-
     for note in media_notes(damaged_frames, info.to_dict(), result):
         out.print(f"  [yellow]note[/]: {note}", soft_wrap=True)
 
