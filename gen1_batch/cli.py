@@ -630,6 +630,7 @@ def edit(
     from gen1_batch.media.sequence import frames_on_disk, is_sequence, parse
     from gen1_batch.media.timecode import parse_rate
     from gen1_batch.model.loading import ModelNotFound
+    from gen1_batch.report.schema import media_notes
     from gen1_batch.safety import edit_collisions
 
     if prompt is None and image_prompt is None:
@@ -678,8 +679,6 @@ def edit(
         result = write_movie(edited, storage.absolute(output), info, output_format)
     out.print(f"[green]wrote[/] {result['url']}: {result['frames']} frames at {result['fps']} fps, "
               f"{result['width']}x{result['height']} in {time.monotonic() - t0:.1f} s")
-    from gen1_batch.report.schema import media_notes
-
     for note in media_notes(damaged_frames, info.to_dict(), result):
         out.print(f"  [yellow]note[/]: {note}", soft_wrap=True)
 
