@@ -39,3 +39,24 @@ def test_object_store_urls_work_the_same():
     assert storage.parent("s3://bucket/jobs/m.jsonl") == "s3://bucket/jobs"
     with storage.local_copy("memory://bucket/out/a/report.json") as local:
         assert Path(local).read_bytes() == b"{}"
+
+
+def test_a_store_that_cannot_be_asked_is_an_error_naming_the_url_not_a_missing_file():
+    from tests.helpers import closed_port
+
+    url = f"http://127.0.0.1:{closed_port()}/plates/a.mp4"
+    with pytest.raises(storage.StorageError, match=f"^{url}: cannot connect to .*: connection refused$"):
+        storage.exists(url)
+    with pytest.raises(storage.StorageError, match=r"^nosuch://b/a\.mp4: unknown storage scheme nosuch://"):
+        storage.read_bytes("nosuch://b/a.mp4")
+    assert storage.exists("memory://nowhere/a.mp4") is False  # simply not there
+
+
+def test_an_output_that_cannot_be_written_is_found_before_any_work(tmp_path):
+    storage.check_writable(str(tmp_path / "new" / "folder"))  # made, written to, left empty
+    assert os.listdir(tmp_path / "new" / "folder") == []
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(storage.StorageError, match="file: is a file, not a folder"):
+        storage.check_writable(str(tmp_path / "file"))
+    with pytest.raises(storage.StorageError, match=r"^/proc/gen1: "):
+        storage.check_writable("/proc/gen1")
