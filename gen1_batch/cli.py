@@ -534,12 +534,25 @@ def models_download(
 ) -> None:
     """Fetch (or build) everything a preset needs into one model folder; then `--model TARGET`
     uses it on machines without internet."""
-    from gen1_batch.model.presets import PRESETS, save_preset
+    from gen1_batch.errors import network_cause
+    from gen1_batch.model.presets import PRESETS, HubUnreachable, save_preset
 
     if preset not in PRESETS:
         raise fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    save_preset(PRESETS[preset], target)
-    out.print(f"[green]saved[/] {preset} to {target}; use it with --model {target}")
+    try:
+        save_preset(PRESETS[preset], target)
+    except FileExistsError as e:
+        raise fail(str(e)) from None
+    except HubUnreachable as e:
+        raise fail(str(e), 1) from None
+    except Exception as e:
+        if network_cause(e) is None:
+            raise
+        raise fail(f"the Hugging Face hub could not be reached while downloading {preset} ({describe(e)}); "
+                   f"nothing was written to {target}, and what was fetched stays in the hub cache for the next "
+                   "try", 1) from None
+    out.print(f"[green]saved[/] {escape(preset)} to {escape(target)}; use it with --model {escape(target)}",
+              soft_wrap=True)
 
 
 @app.command()
