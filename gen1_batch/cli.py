@@ -300,12 +300,28 @@ ClusterOpt = Annotated[str | None, typer.Option(help="The cluster's Ray Jobs add
 
 
 def _jobs_client(address: str | None) -> Any:
+    """A Ray Jobs client that sends the cluster's token when one is here; without the token a cluster
+    needs, or with one it refuses, one line that says what to do (exit 2)."""
+    from ray.exceptions import AuthenticationError
     from ray.job_submission import JobSubmissionClient
 
+    from gen1_batch.submit import TOKEN_HOWTO, auth_headers
+
+    where = address or os.environ.get("RAY_ADDRESS") or "$RAY_ADDRESS"
     try:
-        return JobSubmissionClient(address)
+        headers = auth_headers()
+    except AuthenticationError as e:  # a token file that cannot be read
+        raise fail(f"cannot load the Ray authentication token here: {describe(e)}") from None
+    try:
+        return JobSubmissionClient(address, headers=headers)
+    except AuthenticationError:
+        if headers:
+            raise fail(f"the Ray cluster at {where} refused the authentication token found here (it is not this "
+                       f"cluster's): {TOKEN_HOWTO}") from None
+        raise fail(f"the Ray cluster at {where} requires its authentication token, and none was found here: "
+                   f"{TOKEN_HOWTO}") from None
     except (ConnectionError, RuntimeError, ValueError) as e:
-        raise fail(f"cannot reach the Ray Jobs API at {address or '$RAY_ADDRESS'}: {e}") from None
+        raise fail(f"cannot reach the Ray Jobs API at {where}: {describe(e)}") from None
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -348,8 +364,11 @@ def submit(
     command = entrypoint([manifest_url, "--output", output_url, *passed])
     base_id = submission_id(command, manifest, run_id)
     client = _jobs_client(address)
-    result = submit_job(client, command, base_id, runtime_env(forwarded_env(), upload_package),
-                        {"manifest": manifest_url, "output": output_url, "run_id": run_id or ""})
+    try:
+        result = submit_job(client, command, base_id, runtime_env(forwarded_env(), upload_package),
+                            {"manifest": manifest_url, "output": output_url, "run_id": run_id or ""})
+    except RuntimeError as e:  # the Jobs API answered with an error (no agent ready yet, a bad runtime env)
+        raise fail(f"the Ray cluster did not take the job: {e}", 1) from None
     if json_output:
         out.print_json(json.dumps(result.__dict__))
     else:
