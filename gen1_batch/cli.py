@@ -14,13 +14,35 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from gen1_batch import __version__, storage
+from gen1_batch.errors import describe
 from gen1_batch.interrupt import EXIT_INTERRUPTED
 from gen1_batch.manifest import COLUMNS, JobDefaults, ManifestError, Problem, load_manifest, missing_files
 
+
+class OneLineErrors(TyperGroup):
+    """Every command ends in one line, never a traceback: an error no command handled itself is
+    said in one line naming what failed (errors.describe), exit 1. GEN1_TRACEBACK=1 shows the
+    traceback instead, for a bug report."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):  # exits, Ctrl-C and usage errors, as Typer shows them
+            raise
+        except Exception as error:
+            if os.environ.get("GEN1_TRACEBACK"):
+                raise
+            raise fail(describe(error), 1) from None
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     help="Structure- and content-guided video editing (Gen-1) for manifests of shots, on Ray.",
     no_args_is_help=True,
     add_completion=False,
@@ -34,7 +56,8 @@ log = Console(stderr=True, highlight=False)  # progress and messages
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    log.print(f"[red]error:[/] {message}", soft_wrap=True)  # one line at any width: paths are long
+    """Say `message` on one line (at any width, brackets as they are) and exit with `code`."""
+    log.print(f"[red]error:[/] {escape(' '.join(message.split()))}", soft_wrap=True)  # paths are long
     return typer.Exit(code)
 
 
@@ -49,9 +72,9 @@ def check_output(output: str, folder: bool = True) -> None:
 
 def print_problems(url: str, problems: list[Problem]) -> None:
     """One line per problem, whole at any terminal width (paths are long) and easy to grep."""
-    log.print(f"[red]{url}: {len(problems)} problem(s)[/]")
+    log.print(f"[red]{escape(url)}: {len(problems)} problem(s)[/]", soft_wrap=True)
     for p in problems:
-        log.print(f"  {p}", soft_wrap=True)
+        log.print(f"  {escape(str(p))}", soft_wrap=True)
 
 
 def _checked_shots(manifest: str, settings: dict[str, Any], **flags: Any) -> list:
@@ -282,7 +305,7 @@ def _print_plan(planned: list, job: Any, json_output: bool) -> None:
         try:
             info = probe(shot.video)
         except Exception as e:
-            return {**row, "problem": str(e)}
+            return {**row, "problem": describe(e, shot.video)}
         frames = info["header_frames"]
         if frames is not None:
             start = shot.frame_start if shot.frame_start is not None else info["first_frame"]
@@ -310,8 +333,8 @@ def _print_plan(planned: list, job: Any, json_output: bool) -> None:
         windows = r.get("windows", {}).get("windows_per_step", "")
         if isinstance(windows, list):
             windows = f"{min(windows)}-{max(windows)}" if min(windows) != max(windows) else str(windows[0])
-        table.add_row(r["shot_id"], r["action"], r.get("problem") or r["reason"], str(r.get("frames", "")),
-                      r.get("source", ""), r.get("working", ""), str(windows), r["output"])
+        table.add_row(r["shot_id"], r["action"], escape(r.get("problem") or r["reason"]), str(r.get("frames", "")),
+                      r.get("source", ""), r.get("working", ""), str(windows), escape(r["output"]))
     out.print(table)
 
 
@@ -325,7 +348,8 @@ def _print_summary(summary: dict[str, Any], not_run: list[str], json_output: boo
               f"{c['ran']} edited now, {c['skipped']} from earlier runs; {summary['wall_seconds']:.1f} s. "
               f"Report: {summary['index']}", soft_wrap=True)
     for f in summary["failed"]:  # one line a shot, at any width: logs are grepped by shot id
-        out.print(f"  [red]failed[/] {f['shot_id']} at {f['error_stage']}: {f['error_type']}: {f['error_message']}",
+        out.print(f"  [red]failed[/] {f['shot_id']} at {f['error_stage']}: {f['error_type']}: "
+                  f"{escape(str(f['error_message']))}",
                   soft_wrap=True)
     for n in summary.get("notes", []):
         out.print(f"  [yellow]note[/] {n['shot_id']}: {n['note']}", soft_wrap=True)
@@ -345,12 +369,28 @@ ClusterOpt = Annotated[str | None, typer.Option(help="The cluster's Ray Jobs add
 
 
 def _jobs_client(address: str | None) -> Any:
+    """A Ray Jobs client that sends the cluster's token when one is here; without the token a cluster
+    needs, or with one it refuses, one line that says what to do (exit 2)."""
+    from ray.exceptions import AuthenticationError
     from ray.job_submission import JobSubmissionClient
 
+    from gen1_batch.submit import TOKEN_HOWTO, auth_headers
+
+    where = address or os.environ.get("RAY_ADDRESS") or "$RAY_ADDRESS"
     try:
-        return JobSubmissionClient(address)
+        headers = auth_headers()
+    except AuthenticationError as e:  # a token file that cannot be read
+        raise fail(f"cannot load the Ray authentication token here: {describe(e)}") from None
+    try:
+        return JobSubmissionClient(address, headers=headers)
+    except AuthenticationError:
+        if headers:
+            raise fail(f"the Ray cluster at {where} refused the authentication token found here (it is not this "
+                       f"cluster's): {TOKEN_HOWTO}") from None
+        raise fail(f"the Ray cluster at {where} requires its authentication token, and none was found here: "
+                   f"{TOKEN_HOWTO}") from None
     except (ConnectionError, RuntimeError, ValueError) as e:
-        raise fail(f"cannot reach the Ray Jobs API at {address or '$RAY_ADDRESS'}: {e}") from None
+        raise fail(f"cannot reach the Ray Jobs API at {where}: {describe(e)}") from None
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -398,8 +438,11 @@ def submit(
     command = entrypoint([manifest_url, "--output", output_url, *passed])
     base_id = submission_id(command, manifest, run_id)
     client = _jobs_client(address)
-    result = submit_job(client, command, base_id, runtime_env(forwarded_env(), upload_package),
-                        {"manifest": manifest_url, "output": output_url, "run_id": run_id or ""})
+    try:
+        result = submit_job(client, command, base_id, runtime_env(forwarded_env(), upload_package),
+                            {"manifest": manifest_url, "output": output_url, "run_id": run_id or ""})
+    except RuntimeError as e:  # the Jobs API answered with an error (no agent ready yet, a bad runtime env)
+        raise fail(f"the Ray cluster did not take the job: {e}", 1) from None
     if json_output:
         out.print_json(json.dumps(result.__dict__))
     else:
@@ -453,7 +496,7 @@ def status(
         out.print_json(json.dumps(facts, default=str))
         return
     for key, value in facts.items():
-        out.print(f"[bold]{key}[/]: {value}", soft_wrap=True)
+        out.print(f"[bold]{key}[/]: {escape(str(value))}", soft_wrap=True)
 
 
 @app.command()
@@ -490,7 +533,7 @@ def validate(
     elif problems:
         print_problems(manifest, problems)
     else:
-        out.print(f"[green]ok[/]: {manifest}: {len(shots)} shot(s)")
+        out.print(f"[green]ok[/]: {escape(manifest)}: {len(shots)} shot(s)", soft_wrap=True)
     if problems:
         raise typer.Exit(2)
 
@@ -510,16 +553,18 @@ def report(
     from gen1_batch.stages.common import STAGES
 
     try:
-        reports = collect_reports(output)
-    except FileNotFoundError as e:
+        reports, unreadable = collect_reports(output)
+    except (FileNotFoundError, storage.StorageError) as e:
         raise fail(str(e)) from None
+    for problem in unreadable:  # named and left out; the other shots are listed
+        log.print(f"[yellow]skipped[/] {escape(problem)}", soft_wrap=True)
     if html:
         log.print(f"wrote {write_index(output, reports, threshold)}")
     rows = [result_row(r, ran=True) for r in reports]
     for r in rows:
         r.pop("ran")
         consistency = r["frame_consistency"]
-        r["outlier"] = r["status"] == "succeeded" and consistency is not None and consistency < threshold
+        r["outlier"] = r["status"] == "succeeded" and isinstance(consistency, (int, float)) and consistency < threshold
     if failed:
         rows = [r for r in rows if r["status"] != "succeeded"]
     if json_output:
@@ -527,7 +572,7 @@ def report(
         return
     succeeded = sum(r["status"] == "succeeded" for r in rows)
     outliers = sum(r["outlier"] for r in rows)
-    table = Table(title=f"{output}: {succeeded} succeeded, {len(rows) - succeeded} failed, {outliers} below "
+    table = Table(title=f"{escape(output)}: {succeeded} succeeded, {len(rows) - succeeded} failed, {outliers} below "
                         f"frame consistency {threshold}", title_justify="left")
     table.add_column("shot", no_wrap=True)
     table.add_column("status")
@@ -537,21 +582,21 @@ def report(
     for name in ("frames", "fps", *metric_columns.values(), *(c.removeprefix("seconds_") for c in timing), "s"):
         table.add_column(name, justify="right")
 
-    def number(value: float | None) -> str:
-        return "-" if value is None else f"{value:.3f}"
+    def number(value: Any, digits: int = 3) -> str:
+        return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "-"
 
     for r in rows:
-        status = (f"[red]{r['error_stage']}[/]" if r["status"] != "succeeded"
+        status = (f"[red]{escape(str(r['error_stage']))}[/]" if r["status"] != "succeeded"
                   else "[yellow]outlier[/]" if r["outlier"] else "[green]ok[/]")
         prompt = r["prompt_consistency"] if r["prompt_consistency"] is not None else r["reference_consistency"]
-        table.add_row(r["shot_id"], status, str(r["frames"] or ""), r["fps"] or "", number(r["frame_consistency"]),
-                      number(prompt), number(r["structure_error"]), *[number(r[c]) for c in timing],
-                      f"{r['seconds_total'] or 0:.1f}")
+        table.add_row(r["shot_id"], status, escape(str(r["frames"] or "")), escape(str(r["fps"] or "")),
+                      number(r["frame_consistency"]), number(prompt), number(r["structure_error"]),
+                      *[number(r[c]) for c in timing], number(r["seconds_total"] or 0, 1))
     out.print(table)
     for r in rows:
         if r["status"] != "succeeded":
             out.print(f"[red]{r['shot_id']}[/] failed at {r['error_stage']}: {r['error_type']}: "
-                      f"{r['error_message']}", soft_wrap=True)
+                      f"{escape(str(r['error_message']))}", soft_wrap=True)
     if not rows and not failed:
         log.print(f"no shot reports under {output}")
 
@@ -582,12 +627,25 @@ def models_download(
 ) -> None:
     """Fetch (or build) everything a preset needs into one model folder; then `--model TARGET`
     uses it on machines without internet."""
-    from gen1_batch.model.presets import PRESETS, save_preset
+    from gen1_batch.errors import network_cause
+    from gen1_batch.model.presets import PRESETS, HubUnreachable, save_preset
 
     if preset not in PRESETS:
         raise fail(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
-    save_preset(PRESETS[preset], target)
-    out.print(f"[green]saved[/] {preset} to {target}; use it with --model {target}")
+    try:
+        save_preset(PRESETS[preset], target)
+    except FileExistsError as e:
+        raise fail(str(e)) from None
+    except HubUnreachable as e:
+        raise fail(str(e), 1) from None
+    except Exception as e:
+        if network_cause(e) is None:
+            raise
+        raise fail(f"the Hugging Face hub could not be reached while downloading {preset} ({describe(e)}); "
+                   f"nothing was written to {target}, and what was fetched stays in the hub cache for the next "
+                   "try", 1) from None
+    out.print(f"[green]saved[/] {escape(preset)} to {escape(target)}; use it with --model {escape(target)}",
+              soft_wrap=True)
 
 
 @app.command()
@@ -623,13 +681,11 @@ def edit(
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
 ) -> None:
     """Edit one video, without Ray: the same model code as `gen1 run` uses for each shot."""
-    from gen1_batch.api import cached_pipeline
-    from gen1_batch.api import edit as edit_frames
     from gen1_batch.media import MediaError, check_timing, read_image, read_video, write_movie, write_sequence
     from gen1_batch.media.damage import DAMAGED_FRAME_MODES
     from gen1_batch.media.sequence import frames_on_disk, is_sequence, parse
     from gen1_batch.media.timecode import parse_rate
-    from gen1_batch.model.loading import ModelNotFound
+    from gen1_batch.model.loading import ModelNotFound, describe_model
     from gen1_batch.report.schema import media_notes
     from gen1_batch.safety import edit_collisions
 
@@ -649,16 +705,19 @@ def edit(
     if scales:  # the manifest's rules (finite numbers)
         raise fail(f"--{scales[0].column.replace('_', '-')}: {scales[0].reason.removeprefix('job default: ')}")
     check_output(output, folder=False)
-    try:
-        pipe = cached_pipeline(model, device)
-        settings = pipe.settings
-        windows = pipe.window_spec(window, window_stride, window_blend, window_shift, free_noise)
+    try:  # the inputs before the model: a bad source is said at once
+        settings = describe_model(model).settings
         frames, info = read_video(video, frame_start, frame_end, size=(width, height),
                                   side=settings["default_resolution"], multiple=settings["resolution_multiple"],
                                   fps=parse_rate(fps) if fps else None, timecode=timecode,
                                   damaged_frames=damaged_frames)
         check_timing(info, output_format, retime)
         reference = read_image(image_prompt) if image_prompt else None
+        from gen1_batch.api import cached_pipeline  # torch: seconds to import, so after the checks
+        from gen1_batch.api import edit as edit_frames
+
+        pipe = cached_pipeline(model, device)
+        windows = pipe.window_spec(window, window_stride, window_blend, window_shift, free_noise)
     except (MediaError, ModelNotFound) as e:
         raise fail(str(e), 1) from None
     except ValueError as e:

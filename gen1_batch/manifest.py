@@ -223,8 +223,8 @@ def read_rows(url: str) -> tuple[Rows, list[Problem]]:
         data = storage.read_bytes(url)
     except FileNotFoundError:
         return [], [Problem(None, None, f"file not found: {url}")]
-    except OSError as e:
-        return [], [Problem(None, None, f"cannot read {url}: {e}")]
+    except storage.StorageError as e:
+        return [], [Problem(None, None, str(e))]
     reader = {"jsonl": _read_jsonl, "csv": _read_csv, "parquet": _read_parquet}[MANIFEST_FORMATS[suffix]]
     return reader(data)
 
@@ -572,14 +572,14 @@ def missing_files(shots: Iterable[Shot]) -> list[Problem]:
 
     def check(shot: Shot, column: str) -> Problem | None:
         path = getattr(shot, column)
-        if column == "video" and sequence.is_sequence(path):
-            try:
+        try:
+            if column == "video" and sequence.is_sequence(path):
                 sequence.frame_range(sequence.parse(path), shot.frame_start, shot.frame_end,
                                      allow_missing=shot.damaged_frames != "fail")
-            except ShotError as e:
-                return Problem(shot.row, column, str(e))
-            return None
-        return None if storage.exists(path) else Problem(shot.row, column, f"file not found: {path}")
+                return None
+            return None if storage.exists(path) else Problem(shot.row, column, f"file not found: {path}")
+        except (ShotError, storage.StorageError) as e:  # each row's own problem; the others are checked on
+            return Problem(shot.row, column, str(e))
 
     checks = [(s, col) for s in shots for col in ("video", "image_prompt") if getattr(s, col)]
     with ThreadPoolExecutor(max_workers=16) as pool:

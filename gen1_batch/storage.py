@@ -4,6 +4,10 @@ Every final file is written under a hidden temporary name beside it and then mov
 so a reader (or a resumed job) never sees a partial file at a final path. On a local disk the
 move is an atomic rename; on object stores it is a server-side copy, and the final key only
 appears once the copy is complete.
+
+What goes wrong on the way (no credentials, a refused connection, a scheme without its package)
+comes out as one StorageError naming the URL and the reason (see errors.py); a file that is
+simply not there stays a FileNotFoundError, for callers that expect one.
 """
 
 from __future__ import annotations
@@ -20,9 +24,29 @@ import fsspec
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
+from gen1_batch.errors import StorageError, describe, network_cause
+
+__all__ = ["StorageError"]  # raised by every function here that touches storage
+
 TMP_MARKER = ".tmp-"
 # The names _temporary_sibling makes (".report.json.tmp-1a2b3c4d"): the only names cleaned up as temporaries.
 TEMPORARY = re.compile(rf"\..+{re.escape(TMP_MARKER)}[0-9a-f]{{8}}")
+
+
+@contextmanager
+def explained(url: str):
+    """Errors of the block as a StorageError naming `url` and the reason; a plain 'not there'
+    stays a FileNotFoundError."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except FileNotFoundError as e:
+        if network_cause(e) is None:
+            raise
+        raise StorageError(describe(e, url)) from e
+    except Exception as e:
+        raise StorageError(describe(e, url)) from e
 
 
 def is_url(path: str) -> bool:
@@ -32,7 +56,8 @@ def is_url(path: str) -> bool:
 def filesystem(url: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The filesystem and the path within it. Credentials and endpoints come from each
     filesystem's usual configuration (for S3: AWS_* variables, profiles, AWS_ENDPOINT_URL)."""
-    return url_to_fs(url)
+    with explained(url):
+        return url_to_fs(url)
 
 
 def join(base: str, *parts: str) -> str:
@@ -57,15 +82,38 @@ def absolute(url: str) -> str:
 
 
 def exists(url: str) -> bool:
+    """Whether `url` is there; a store that cannot be asked raises StorageError (fsspec's own
+    `exists` would say False when, say, an HTTP server refuses the connection)."""
     fs, path = filesystem(url)
-    return fs.exists(path)
+    with explained(url):
+        try:
+            fs.info(path)
+        except FileNotFoundError as e:
+            if network_cause(e) is not None:
+                raise
+            return False
+    return True
+
+
+def isdir(url: str) -> bool:
+    fs, path = filesystem(url)
+    with explained(url):
+        return fs.isdir(path)
 
 
 def read_bytes(url: str) -> bytes:
     fs, path = filesystem(url)
-    if fs.isdir(path):
-        raise IsADirectoryError(f"{url} is a folder, not a file")
-    return fs.cat_file(path)
+    with explained(url):
+        if fs.isdir(path):
+            raise StorageError(f"{url}: is a folder, not a file")
+        return fs.cat_file(path)
+
+
+def open_input(url: str):
+    """`url` opened for reading, as a binary file object."""
+    fs, path = filesystem(url)
+    with explained(url):
+        return fs.open(path, "rb")
 
 
 def read_json(url: str) -> Any:
@@ -89,11 +137,12 @@ def _atomic_target(url: str):
     """(filesystem, temporary path) to write `url`'s content to; moved into place when the block
     ends, removed if it fails."""
     fs, path = filesystem(url)
-    fs.makedirs(posixpath.dirname(path), exist_ok=True)
     tmp = _temporary_sibling(path)
     try:
-        yield fs, tmp
-        _commit(fs, tmp, path)
+        with explained(url):
+            fs.makedirs(posixpath.dirname(path), exist_ok=True)
+            yield fs, tmp
+            _commit(fs, tmp, path)
     except BaseException:
         _remove_quietly(fs, tmp)
         raise
@@ -117,15 +166,15 @@ def put_file_atomic(local_path: str, url: str) -> None:
 def remove_stale_temporaries(folder_url: str) -> None:
     """Remove temporary files an interrupted writer left in a folder (only names it makes)."""
     fs, path = filesystem(folder_url)
-    if not fs.isdir(path):
-        return
-    for entry in fs.ls(path, detail=False):
+    with explained(folder_url):
+        entries = fs.ls(path, detail=False) if fs.isdir(path) else []
+    for entry in entries:
         if TEMPORARY.fullmatch(posixpath.basename(entry.rstrip("/"))):
             _remove_quietly(fs, entry)
 
 
 def _remove_quietly(fs: fsspec.AbstractFileSystem, path: str) -> None:
-    with suppress(OSError):  # FileNotFoundError included
+    with suppress(Exception):  # cleaning up must not hide the error that led here
         fs.rm(path)
 
 

@@ -19,6 +19,9 @@ from typing import Any
 from gen1_batch import storage
 
 ACTIVE = ("PENDING", "RUNNING")
+TOKEN_HOWTO = ("set RAY_AUTH_TOKEN to the cluster's token (or RAY_AUTH_TOKEN_PATH to a file holding it), or "
+               "copy the head node's ~/.ray/auth_token to ~/.ray/auth_token here (`ray get-auth-token` on the "
+               "head prints it)")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,23 @@ class Submission:
     submission_id: str
     action: str  # submitted | running | succeeded
     status: str
+
+
+def auth_headers() -> dict[str, str]:
+    """The Ray Jobs request header with the cluster's token, wherever Ray itself finds one
+    (RAY_AUTH_TOKEN, RAY_AUTH_TOKEN_PATH, ~/.ray/auth_token); empty when there is none.
+
+    Ray's client sends a token only when RAY_AUTH_MODE=token is set where it runs, yet `ray start
+    --head` turns token authentication on whenever ~/.ray/auth_token exists on the head, and any
+    local `ray.init` (an earlier `gen1 run`) writes that file: so the token is sent whenever one
+    is here (a cluster without authentication ignores it).
+    """
+    try:
+        from ray._raylet import AuthenticationTokenLoader
+    except ImportError:  # a Ray without its compiled part (docs builds): nothing to send
+        return {}
+    loader = AuthenticationTokenLoader.instance()
+    return dict(loader.get_token_for_http_header(ignore_auth_mode=True) or {})
 
 
 def entrypoint(args: list[str]) -> str:

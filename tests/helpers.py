@@ -13,13 +13,25 @@ def write_manifest(path: Path, rows: list[dict]) -> str:
     return str(path)
 
 
-def gen1(*args: str, check: int | None = None, timeout: int = 600, env: dict | None = None,
-         cwd: str | Path | None = None) -> subprocess.CompletedProcess:
-    """Run the CLI in a new process, as a user would (with extra environment variables, if any)."""
+def with_env(extra: dict | None) -> dict[str, str]:
+    """This process's environment with `extra` over it; a None value unsets that variable."""
     import os
 
+    return {k: v for k, v in {**os.environ, **(extra or {})}.items() if v is not None}
+
+
+def gen1(*args: str, check: int | None = None, timeout: int = 600, env: dict | None = None, cwd: Path | None = None
+         ) -> subprocess.CompletedProcess:
+    """Run the CLI in a new process, as a user would (with extra environment variables, if any; None
+    unsets one)."""
+    import os
+
+    environment = with_env(env)
+    if cwd is not None:  # this checkout's package, wherever the command runs
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parents[1]),
+                                                                  environment.get("PYTHONPATH")]))
     result = subprocess.run([sys.executable, "-m", "gen1_batch", *args], capture_output=True, text=True,
-                            timeout=timeout, env={**os.environ, **(env or {})}, cwd=cwd)
+                            timeout=timeout, env=environment, cwd=cwd)
     if check is not None:
         assert result.returncode == check, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result
@@ -42,6 +54,27 @@ def write_finished_shot(output: str, shot, model_key: str, edit: bytes = b"an ed
               "files": record_files(folder, {"url": url}, [])}
     storage.write_json_atomic(report_url(output, shot.shot_id), report)
     return report
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on: connections to it are refused."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bomb_png(width: int = 30000, height: int = 30000) -> bytes:
+    """A PNG of a few bytes whose header claims width×height pixels: a decompression bomb to Pillow."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 def encode_movie(path: str, frames, codec: str, pix_fmt: str, rate=24, options: dict | None = None,

@@ -11,7 +11,7 @@ from gen1_batch import storage
 from gen1_batch.cli import app
 from gen1_batch.model.loading import describe_model
 from gen1_batch.report.schema import report_url
-from tests.helpers import write_finished_shot, write_manifest
+from tests.helpers import closed_port, write_finished_shot, write_manifest
 
 runner = CliRunner()
 
@@ -146,14 +146,6 @@ def test_models_download_writes_a_model_folder_that_loads(tmp_path):
     assert invoke("models", "download", "tiny", target).exit_code == 0
     ref = describe_model(target)
     assert ref.kind == "dir" and ref.random_weights == ["all"]
-
-
-def closed_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_submit_checks_the_manifest_and_model_here_before_contacting_the_cluster(tmp_path):

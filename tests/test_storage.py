@@ -59,3 +59,14 @@ def test_an_output_that_cannot_be_written_is_found_before_any_work_and_a_good_on
     assert storage.output_problem("memory://probed/out") is None
     assert sorted(os.listdir(tmp_path)) == ["taken"]  # no marker, no folder left behind
     assert fsspec.filesystem("memory").find("/probed") == []
+
+
+def test_a_store_that_cannot_be_asked_is_an_error_naming_the_url_not_a_missing_file():
+    from tests.helpers import closed_port
+
+    url = f"http://127.0.0.1:{closed_port()}/plates/a.mp4"
+    with pytest.raises(storage.StorageError, match=f"^{url}: cannot connect to .*: connection refused$"):
+        storage.exists(url)
+    with pytest.raises(storage.StorageError, match=r"^nosuch://b/a\.mp4: unknown storage scheme nosuch://"):
+        storage.read_bytes("nosuch://b/a.mp4")
+    assert storage.exists("memory://nowhere/a.mp4") is False  # simply not there

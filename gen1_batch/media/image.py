@@ -7,6 +7,7 @@ import io
 import numpy as np
 
 from gen1_batch import storage
+from gen1_batch.errors import describe
 from gen1_batch.media.reader import MediaError
 
 # CLIP sees 224 px; a few times that keeps the crop sharp without holding 8K stills in memory.
@@ -15,14 +16,14 @@ MAX_REFERENCE_SIDE = 1024
 
 def read_image(url: str) -> np.ndarray:
     """An image as uint8 h×w×3 RGB, at most MAX_REFERENCE_SIDE on its long side."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         data = storage.read_bytes(url)
     except FileNotFoundError:
         raise MediaError(f"{url}: file not found") from None
-    except OSError as e:
-        raise MediaError(f"{url}: cannot read ({e})") from None
+    except storage.StorageError as e:
+        raise MediaError(str(e)) from None
     if not data:
         raise MediaError(f"{url}: empty file")
     try:
@@ -30,5 +31,5 @@ def read_image(url: str) -> np.ndarray:
             image = image.convert("RGB")
             image.thumbnail((MAX_REFERENCE_SIDE, MAX_REFERENCE_SIDE), Image.Resampling.LANCZOS)
             return np.asarray(image).copy()
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise MediaError(f"{url}: not a readable image ({e})") from None
+    except (Image.DecompressionBombError, OSError, ValueError) as e:  # UnidentifiedImageError is an OSError
+        raise MediaError(f"{url}: not a readable image ({describe(e)})") from None

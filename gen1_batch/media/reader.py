@@ -152,9 +152,10 @@ def to_canvas(frame: av.VideoFrame, layout: canvases.Canvas, matrix: list[int] |
 def _open(url: str) -> av.container.InputContainer:
     try:
         if storage.is_url(url) and not url.startswith("file://"):
-            fs, path = storage.filesystem(url)
-            return av.open(fs.open(path, "rb"), mode="r")
+            return av.open(storage.open_input(url), mode="r")
         return av.open(url.removeprefix("file://"), mode="r")
+    except storage.StorageError as e:
+        raise MediaError(str(e)) from None
     except FileNotFoundError:
         raise MediaError(f"{url}: file not found") from None
     except av.error.FFmpegError as e:
@@ -457,6 +458,8 @@ def _sequence_frame(path: str, number: int, demuxer: str, first: av.VideoFrame |
         data = storage.read_bytes(path)
     except FileNotFoundError:
         raise MediaError(f"{path}: frame {number} is missing") from None
+    except storage.StorageError as e:
+        raise MediaError(str(e)) from None
     if not data:
         raise MediaError(f"{path}: frame {number} is an empty file")
     try:
@@ -476,7 +479,7 @@ def _read_sequence(url: str, frame_start: int | None, frame_end: int | None, wan
     try:
         seq = sequences.parse(url)
         numbers = sequences.frame_range(seq, frame_start, frame_end, allow_missing=damaged_frames != "fail")
-    except ShotError as e:
+    except (ShotError, storage.StorageError) as e:
         raise MediaError(str(e)) from None
     demuxer = sequences.SEQUENCE_FORMATS[seq.extension]
     frames: dict[int, np.ndarray] = {}

@@ -95,7 +95,8 @@ def frames_on_disk(sequence: Sequence) -> list[int]:
     """The frame numbers whose files exist, in order (one listing of the folder)."""
     fs, folder = storage.filesystem(sequence.directory)
     try:
-        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False)]
+        with storage.explained(sequence.directory):
+            names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(folder, detail=False)]
     except FileNotFoundError:
         return []
     return sorted(n for n in map(sequence.number_of, names) if n is not None)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gen1_batch import storage
+from gen1_batch.errors import describe, network_cause
 from gen1_batch.model.presets import PRESETS
 from gen1_batch.model.settings import DEFAULT_SETTINGS, PIPELINES
 
@@ -101,11 +102,14 @@ def describe_model(spec: str) -> ModelRef:
         return ModelRef(spec, "dir", root, _listing_key(entries), _settings_from_index(index),
                         _pipeline_of(spec, index))
     if storage.is_url(spec):
-        fs, path = storage.filesystem(spec)
         try:
-            found = fs.find(path, detail=True)
+            fs, path = storage.filesystem(spec)
+            with storage.explained(spec):
+                found = fs.find(path, detail=True)
         except FileNotFoundError:
             found = {}
+        except storage.StorageError as e:
+            raise ModelNotFound(str(e)) from None
         index_path = next((p for p in found if p.rstrip("/").endswith("/" + MODEL_INDEX)
                            and os.path.dirname(p.rstrip("/")) == path.rstrip("/")), None)
         if index_path is None:
@@ -124,7 +128,9 @@ def describe_model(spec: str) -> ModelRef:
         try:
             index_path = hf_hub_download(repo, MODEL_INDEX, revision=revision or None)
         except Exception as e:
-            raise ModelNotFound(f"{spec}: not found on the hub or in its cache ({type(e).__name__}: {e})") from None
+            if network_cause(e) is not None:
+                raise ModelNotFound(f"{spec}: the hub cannot be reached ({describe(e)})") from None
+            raise ModelNotFound(f"{spec}: not found on the hub or in its cache ({describe(e)})") from None
         commit = os.path.basename(os.path.dirname(index_path))  # .../snapshots/<commit>/model_index.json
         with open(index_path) as f:
             index = json.load(f)

@@ -445,41 +445,89 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# The hub repositories each downloaded preset needs, with a file whose presence in the cache shows it is there.
+PRESET_REPOS: dict[str, dict[str, str]] = {
+    "gen1-sd15": {SD15: "model_index.json", CLIP_L: "config.json", KARLO: "model_index.json",
+                  DPT_LARGE: "config.json"},
+    "animatediff-depth": {SD15: "model_index.json", MOTION_ADAPTER: "config.json", DEPTH_CONTROLNET: "config.json",
+                          IP_ADAPTER: "models/image_encoder/config.json", DPT_HYBRID: "config.json"},
+}
+
+
 def preset_weights_present(preset: Preset) -> str:
     """Where a preset's weights are: built in-process, in the hub cache, or still to download."""
-    if preset.name.startswith("tiny"):
+    if preset.name not in PRESET_REPOS:
         return "built in-process (random)"
     from huggingface_hub import try_to_load_from_cache
 
-    repos = {"gen1-sd15": {SD15: "model_index.json", CLIP_L: "config.json", KARLO: "model_index.json",
-                           DPT_LARGE: "config.json"},
-             "animatediff-depth": {SD15: "model_index.json", MOTION_ADAPTER: "config.json",
-                                   DEPTH_CONTROLNET: "config.json", IP_ADAPTER: "models/image_encoder/config.json",
-                                   DPT_HYBRID: "config.json"}}[preset.name]
-    missing = [repo for repo, probe in repos.items() if not isinstance(try_to_load_from_cache(repo, probe), str)]
+    missing = [repo for repo, probe in PRESET_REPOS[preset.name].items()
+               if not isinstance(try_to_load_from_cache(repo, probe), str)]
     return "in the hub cache" if not missing else f"not downloaded: {', '.join(missing)}"
 
 
+class HubUnreachable(ConnectionError):
+    """The Hugging Face hub cannot be reached; the message names its URL and the repositories wanted."""
+
+
+def check_hub(repos: Iterable[str]) -> None:
+    """One request to the hub, without retries, so that a download with no route to it fails at once
+    (the hub client retries each file for half a minute) and says so, instead of as a missing file."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import get_session
+
+    from gen1_batch.errors import describe
+
+    if constants.HF_HUB_OFFLINE:  # the cache alone is asked for
+        return
+    repos = list(repos)
+    url = f"{constants.ENDPOINT}/api/models/{repos[0]}"
+    try:
+        get_session().head(url, timeout=15)
+    except Exception as e:  # any answer, even 401 or 404, means the hub is reachable
+        raise HubUnreachable(f"cannot reach the Hugging Face hub ({describe(e, url)}) for {', '.join(repos)}: "
+                             "check the network, a proxy (HTTPS_PROXY) or HF_ENDPOINT") from None
+
+
 def save_preset(preset: Preset, target: str) -> None:
-    """Build (downloading where needed) every component of a preset and write one model folder."""
+    """Build (downloading where needed) every component of a preset and write one model folder.
+
+    The folder appears only when complete: it is written beside the target as TARGET.partial and
+    renamed (on a bucket, model_index.json, which makes a folder a model, is uploaded last), and a
+    failed attempt removes its partial folder. Downloads go through the hub cache, so the next
+    attempt resumes from what was fetched.
+    """
     import os
+    import shutil
     import tempfile
 
     from gen1_batch import storage
-    from gen1_batch.model.loading import pipeline_class
+    from gen1_batch.model.loading import MODEL_INDEX, pipeline_class
 
+    remote = storage.is_url(target) and not target.startswith("file://")
+    if not remote:
+        target = os.path.abspath(target.removeprefix("file://"))
+    if storage.exists(storage.join(target, MODEL_INDEX) if remote else target):  # before any download
+        raise FileExistsError(f"{target} exists; remove it first or choose another folder")
+    if preset.name in PRESET_REPOS:
+        check_hub(PRESET_REPOS[preset.name])
     components = preset.build(None, False)
     pipe = pipeline_class(preset.pipeline)(**components, settings={**DEFAULT_SETTINGS, **preset.settings})
-    if storage.is_url(target) and not target.startswith("file://"):
+    if remote:
         with tempfile.TemporaryDirectory(prefix="gen1-model-") as tmp:
-            pipe.save_pretrained(tmp)
+            folder, index = os.path.join(tmp, "model"), os.path.join(tmp, MODEL_INDEX)
+            pipe.save_pretrained(folder)
+            os.replace(os.path.join(folder, MODEL_INDEX), index)
             fs, path = storage.filesystem(target)
-            fs.put(tmp.rstrip("/") + "/", path, recursive=True)
+            with storage.explained(target):
+                fs.put(folder + "/", path, recursive=True)
+            storage.put_file_atomic(index, storage.join(target, MODEL_INDEX))  # last: the folder is now a model
         return
-    target = os.path.abspath(target.removeprefix("file://"))
     os.makedirs(os.path.dirname(target), exist_ok=True)
     partial = f"{target}.partial"
-    pipe.save_pretrained(partial)
-    if os.path.exists(target):
-        raise FileExistsError(f"{target} exists; remove it first or choose another folder")
-    os.replace(partial, target)
+    shutil.rmtree(partial, ignore_errors=True)  # an earlier attempt's, if it was killed
+    try:
+        pipe.save_pretrained(partial)
+        os.replace(partial, target)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise

@@ -93,13 +93,30 @@ def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, vid
     }
 
 
+# Sections that are objects when present; what reads a report (summary, index, resume) relies on it.
+_OBJECT_SECTIONS = ("error", "input", "params", "model", "sampling", "metrics", "seconds", "output", "artifacts")
+
+
+def report_problem(report: Any) -> str | None:
+    """Why a report.json's content is not a shot report (None when it is one)."""
+    if not isinstance(report, dict):
+        return f"not a JSON object but {type(report).__name__}"
+    if not isinstance(report.get("shot_id"), str):
+        return "no shot_id"
+    if report.get("status") not in (SUCCEEDED, FAILED):
+        return f"status is {report['status']!r}, not {SUCCEEDED} or {FAILED}" if "status" in report else "no status"
+    wrong = [key for key in _OBJECT_SECTIONS if report.get(key) is not None and not isinstance(report[key], dict)]
+    return f"{', '.join(wrong)} not an object" if wrong else None
+
+
 def read_report(output: str, shot_id: str) -> dict[str, Any] | None:
-    """The shot's report, or None when there is none (or it cannot be read: then the shot re-runs)."""
+    """The shot's report, or None when there is none (or it cannot be read, or is not a shot report:
+    then the shot re-runs)."""
     try:
         report = storage.read_json(report_url(output, shot_id))
     except (FileNotFoundError, ValueError, OSError):
         return None
-    return report if isinstance(report, dict) else None
+    return None if report_problem(report) else report
 
 
 def is_done(report: dict[str, Any] | None, shot: Shot, job: JobConfig) -> bool:

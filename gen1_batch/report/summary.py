@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from gen1_batch import storage
 from gen1_batch.layout import RESULTS_NAME, SUMMARY_NAME
 from gen1_batch.report.html import DEFAULT_THRESHOLD, INDEX_NAME, counts_of, index_page, index_row
-from gen1_batch.report.schema import FAILED, REPORT_NAME, SCHEMA_VERSION, SUCCEEDED
+from gen1_batch.report.schema import FAILED, REPORT_NAME, SCHEMA_VERSION, SUCCEEDED, report_problem
 from gen1_batch.stages.common import STAGES
 
 METRICS = ("frame_consistency", "prompt_consistency", "reference_consistency", "structure_error",
@@ -136,20 +136,30 @@ def write_index(output: str, reports: list[dict[str, Any]], threshold: float = D
     return url
 
 
-def collect_reports(output: str) -> list[dict[str, Any]]:
-    """Every shot report under an output folder (the reports are the truth; summaries can be stale)."""
+def collect_reports(output: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """Every shot report under an output folder (the reports are the truth; summaries can be stale),
+    and one line for each report.json that cannot be read or is not a shot report."""
     fs, root = storage.filesystem(output)
-    if not fs.isdir(root):
-        raise FileNotFoundError(f"{output}: no such output folder")
-    folders = [p for p in fs.ls(root, detail=True) if p["type"] == "directory"]
-    paths = [f"{f['name'].rstrip('/')}/{REPORT_NAME}" for f in folders]
+    with storage.explained(output):
+        if not fs.isdir(root):
+            raise FileNotFoundError(f"{output}: no such output folder")
+        folders = [p for p in fs.ls(root, detail=True) if p["type"] == "directory"]
+    urls = [fs.unstrip_protocol(f"{f['name'].rstrip('/')}/{REPORT_NAME}") if storage.is_url(output)
+            else f"{f['name'].rstrip('/')}/{REPORT_NAME}" for f in folders]
 
-    def read(path: str) -> dict[str, Any] | None:
+    def read(url: str) -> dict[str, Any] | str | None:
         try:
-            return storage.read_json(fs.unstrip_protocol(path))
-        except (FileNotFoundError, ValueError):
+            report = storage.read_json(url)
+        except FileNotFoundError:  # a folder without a report: a shot not finished, or not a shot
             return None
+        except ValueError as e:
+            return f"{url}: not valid JSON ({e})"
+        except storage.StorageError as e:
+            return str(e)
+        problem = report_problem(report)
+        return f"{url}: not a shot report ({problem})" if problem else report
 
     with ThreadPoolExecutor(max_workers=32) as pool:
-        reports = [r for r in pool.map(read, paths) if isinstance(r, dict) and "shot_id" in r]
-    return sorted(reports, key=lambda r: r["shot_id"])
+        results = [r for r in pool.map(read, urls) if r is not None]
+    reports = sorted((r for r in results if isinstance(r, dict)), key=lambda r: r["shot_id"])
+    return reports, sorted(r for r in results if isinstance(r, str))

@@ -10,13 +10,12 @@ from __future__ import annotations
 import io
 import json
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from gen1_batch.errors import ShotError
+from gen1_batch.errors import describe as describe_error  # one line, the same as the CLI's
 
 OK, FAILED = "ok", "failed"
 STAGES = ("decode", "depth", "content", "diffusion", "metrics", "write")
@@ -86,17 +85,6 @@ def unpack_arrays(packed: np.ndarray) -> dict[str, np.ndarray]:
 
 def add_fingerprints(row: dict[str, Any], parts: dict[str, str]) -> str:
     return json.dumps({**json.loads(row["fingerprints"]), **parts}, sort_keys=True)
-
-
-def describe_error(error: BaseException) -> str:
-    message = str(error) or type(error).__name__
-    # Say where in our code a bug surfaced; errors we raise on purpose already say what is wrong.
-    if not isinstance(error, (ShotError, ValueError, OSError)):
-        frames = traceback.extract_tb(error.__traceback__)
-        if frames:
-            last = frames[-1]
-            message += f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
-    return message
 
 
 def run_stage(name: str, batch: dict[str, np.ndarray], process: Callable[[dict[str, Any]], dict[str, Any]]

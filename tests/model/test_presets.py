@@ -59,3 +59,45 @@ def test_each_components_seeded_weights_do_not_depend_on_which_others_were_built
     torch.manual_seed(456)
     beside = build(["vae", "text_encoder", "unet"], True)["unet"].state_dict()
     assert alone.keys() == beside.keys() and all(torch.equal(alone[k], beside[k]) for k in alone)
+
+
+def test_a_download_that_fails_leaves_no_folder_that_looks_like_a_model(tmp_path, monkeypatch):
+    import os
+
+    from gen1_batch.model.pipeline_gen1 import Gen1Pipeline
+
+    def cut_off(self, folder, **kwargs):  # the network goes while the model folder is being written
+        os.makedirs(folder, exist_ok=True)
+        open(os.path.join(folder, "model_index.json"), "w").close()
+        raise ConnectionError("connection reset")
+
+    monkeypatch.setattr(Gen1Pipeline, "save_pretrained", cut_off)
+    target = tmp_path / "models" / "tiny"
+    with pytest.raises(ConnectionError):
+        presets.save_preset(presets.PRESETS["tiny"], str(target))
+    assert os.listdir(tmp_path / "models") == []  # neither the model folder nor a half-written one
+
+
+def test_on_a_bucket_the_model_index_is_written_last(monkeypatch):
+    import fsspec
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    written = []
+    put_file = MemoryFileSystem.put_file
+    monkeypatch.setattr(MemoryFileSystem, "put_file",
+                        lambda self, lpath, rpath, **kw: written.append(rpath) or put_file(self, lpath, rpath, **kw))
+    presets.save_preset(presets.PRESETS["tiny"], "memory://models/tiny")
+    fs = fsspec.filesystem("memory")
+    assert fs.exists("/models/tiny/model_index.json") and fs.exists("/models/tiny/unet")
+    assert "model_index.json" in written[-1] and not any("model_index.json" in p for p in written[:-1])
+
+
+def test_an_existing_model_folder_is_refused_before_anything_is_downloaded(tmp_path):
+    import dataclasses
+
+    def build(names, random_init):
+        raise AssertionError("nothing may be downloaded for a target that exists")
+
+    (tmp_path / "tiny").mkdir()
+    with pytest.raises(FileExistsError, match="tiny exists"):
+        presets.save_preset(dataclasses.replace(presets.PRESETS["tiny"], build=build), str(tmp_path / "tiny"))

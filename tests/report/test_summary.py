@@ -1,12 +1,15 @@
+"""summary.json, results.parquet and reading reports back."""
+
 import datetime as dt
 import json
 
+from gen1_batch import storage
 from gen1_batch.config import JobConfig
 from gen1_batch.manifest import load_manifest
 from gen1_batch.model.loading import describe_model
 from gen1_batch.report.html import index_row
-from gen1_batch.report.schema import shot_report
-from gen1_batch.report.summary import compact_report, result_row, write_summary
+from gen1_batch.report.schema import report_url, shot_report
+from gen1_batch.report.summary import collect_reports, compact_report, result_row, write_index, write_summary
 from tests.helpers import write_manifest
 
 
@@ -41,3 +44,27 @@ def test_the_driver_keeps_a_small_report_that_summarises_like_the_whole_one(tmp_
     assert result_row(compact, ran=True) == result_row(report, ran=True)
     assert index_row(compact) == index_row(report)
     assert len(json.dumps(compact)) < len(json.dumps(report)) / 2
+
+
+def test_reports_that_are_not_shot_reports_are_named_and_the_others_listed(tmp_path):
+    out = str(tmp_path / "out")
+    storage.write_json_atomic(report_url(out, "good"), {"shot_id": "good", "status": "succeeded"})
+    contents = {"nostatus": {"shot_id": "nostatus"}, "list": [1, 2], "odd": {"shot_id": "odd", "status": "done"},
+                "input": {"shot_id": "input", "status": "failed", "input": [24]}}
+    for folder, content in contents.items():
+        storage.write_json_atomic(report_url(out, folder), content)
+    storage.write_bytes_atomic(report_url(out, "half"), b'{"shot_id": "ha')
+    (tmp_path / "out" / "running").mkdir()  # a shot not finished yet: no report, nothing to say
+
+    reports, problems = collect_reports(out)
+    assert [r["shot_id"] for r in reports] == ["good"]
+    assert problems[0].startswith(f"{report_url(out, 'half')}: not valid JSON (Unterminated string")
+    assert problems[1:] == [f"{report_url(out, 'input')}: not a shot report (input not an object)",
+                            f"{report_url(out, 'list')}: not a shot report (not a JSON object but list)",
+                            f"{report_url(out, 'nostatus')}: not a shot report (no status)",
+                            f"{report_url(out, 'odd')}: not a shot report (status is 'done', not succeeded or "
+                            "failed)"]
+    page = (tmp_path / "out" / "index.html")
+    write_index(out, reports)
+    data = page.read_text().split('<script type="application/json" id="shots">')[1].split("</script>")[0]
+    assert [row["shot"] for row in json.loads(data)] == ["good"]

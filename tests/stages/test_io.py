@@ -116,3 +116,25 @@ def test_a_variable_frame_rate_source_for_a_sequence_fails_at_decode_unless_reti
     (row,) = rows_of(decode(batch_of([shot_row(tmp_path, video="vfr.mp4", output_format="png", retime=True)]),
                             job=job))
     assert row["status"] == OK
+
+
+def test_a_source_that_cannot_be_reached_or_decoded_fails_its_shot_with_one_line_naming_it(tmp_path, make_clip, job):
+    from tests.helpers import bomb_png, closed_port
+
+    make_clip("a.mp4", frames=3)
+    (tmp_path / "bomb.png").write_bytes(bomb_png())
+    (tmp_path / "plate").mkdir()
+    for number in (1001, 1002):
+        (tmp_path / "plate" / f"plate.{number}.png").write_bytes(bomb_png())
+    refused = f"http://127.0.0.1:{closed_port()}/a.mp4"
+    cases = {
+        refused: ({"video": refused}, "cannot connect to 127.0.0.1"),
+        "nosuch://b/a.mp4": ({"video": "nosuch://b/a.mp4"}, "unknown storage scheme nosuch://"),
+        "bomb.png": ({"video": "a.mp4", "image_prompt": "bomb.png"}, "image too large to decode safely"),
+        "plate.1001.png": ({"video": "plate/plate.####.png"}, "frame 1001 cannot be decoded"),
+    }
+    for name, (columns, reason) in cases.items():
+        (row,) = rows_of(decode(batch_of([shot_row(tmp_path, **columns)]), job=job))
+        assert (row["status"], row["error_stage"]) == (FAILED, "decode")
+        message = str(row["error_message"])
+        assert name in message and reason in message and "\n" not in message and "(at " not in message, message
