@@ -206,6 +206,8 @@ def output_problem(url: str, folder: bool = True) -> str | None:
             with suppress(OSError):
                 os.rmdir(folder_made)
     except Exception as e:  # any failure here is the answer, whatever the filesystem raises
+        if isinstance(e, StorageError):  # already says what and where
+            return f"cannot write there ({e})"
         detail = f"{e.strerror}: {e.filename}" if isinstance(e, OSError) and e.strerror and e.filename else e
         return f"cannot write there ({type(e).__name__}: {detail})"
     return None

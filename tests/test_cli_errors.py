@@ -81,7 +81,7 @@ COMMANDS = {
     "edit refused http source": (["edit", f"{NOWHERE}/sh040.mp4", "--prompt", "x", "-o", "d.mp4"], 1,
                                  [[f"{NOWHERE}/sh040.mp4: cannot connect to 127.0.0.1:{PORT}: connection refused"]]),
     "edit output is a folder": (["edit", "clip.mp4", "--prompt", "x", "-o", "folder.mp4"], 2,
-                                [["--output folder.mp4 is a folder"]]),
+                                [["--output folder.mp4: it is a folder"]]),
     "report malformed": (["report", "out", "--html"], 0, [["out/bad/report.json: not a shot report (no status)"],
                                                           ["out/list/report.json: not a shot report"]]),
     "report s3": (["report", "s3://studio/out"], 2, [["s3://studio/out: no S3 credentials found"]]),

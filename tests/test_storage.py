@@ -51,7 +51,7 @@ def test_an_output_that_cannot_be_written_is_found_before_any_work_and_a_good_on
     assert "is a file" in storage.output_problem(str(tmp_path / "taken"))
     assert "NotADirectoryError" in storage.output_problem(str(tmp_path / "taken" / "out"))
     assert "cannot write there" in storage.output_problem("/proc/gen1-out")  # a place no one can write
-    assert "Protocol not known: nope" in storage.output_problem("nope://bucket/out")
+    assert "unknown storage scheme nope://" in storage.output_problem("nope://bucket/out")
     assert "is a folder" in storage.output_problem(str(tmp_path), folder=False)
     assert f"{tmp_path / 'taken'} is a file" in storage.output_problem(str(tmp_path / "taken" / "e.mp4"), folder=False)
     assert storage.output_problem(str(tmp_path / "new" / "out")) is None
