@@ -10,7 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from gen1_batch import storage
-from gen1_batch.cli.common import JsonOpt, fail, log, out
+from gen1_batch.cli.common import JsonOpt, ThresholdOpt, fail, log, out
+from gen1_batch.report.rules import DEFAULT_THRESHOLD, OUTLIER_METRIC, is_outlier, prompt_score
+from gen1_batch.report.schema import SUCCEEDED
 
 app = typer.Typer()  # its commands join the top level (gen1_batch.cli)
 
@@ -18,7 +20,7 @@ app = typer.Typer()  # its commands join the top level (gen1_batch.cli)
 def report(
     output: Annotated[str, typer.Argument(help="A job's output folder or URL.")],
     failed: Annotated[bool, typer.Option("--failed", help="Only failed shots, with their errors.")] = False,
-    threshold: Annotated[float, typer.Option(help="Frame consistency below which a shot is an outlier.")] = 0.9,
+    threshold: ThresholdOpt = DEFAULT_THRESHOLD,
     stages: Annotated[bool, typer.Option("--stages", help="Seconds of every stage, not only the total.")] = False,
     html: Annotated[bool, typer.Option("--html", help="Also (re)write {output}/index.html.")] = False,
     json_output: JsonOpt = False,
@@ -39,14 +41,13 @@ def report(
     rows = [result_row(r, ran=True) for r in reports]
     for r in rows:
         r.pop("ran")
-        consistency = r["frame_consistency"]
-        r["outlier"] = r["status"] == "succeeded" and isinstance(consistency, (int, float)) and consistency < threshold
+        r["outlier"] = is_outlier(r["status"], r[OUTLIER_METRIC], threshold)
     if failed:
-        rows = [r for r in rows if r["status"] != "succeeded"]
+        rows = [r for r in rows if r["status"] != SUCCEEDED]
     if json_output:
         out.print_json(json.dumps(rows))
         return
-    succeeded = sum(r["status"] == "succeeded" for r in rows)
+    succeeded = sum(r["status"] == SUCCEEDED for r in rows)
     outliers = sum(r["outlier"] for r in rows)
     table = Table(title=f"{escape(output)}: {succeeded} succeeded, {len(rows) - succeeded} failed, {outliers} below "
                         f"frame consistency {threshold}", title_justify="left")
@@ -62,15 +63,15 @@ def report(
         return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "-"
 
     for r in rows:
-        status = (f"[red]{escape(str(r['error_stage']))}[/]" if r["status"] != "succeeded"
+        status = (f"[red]{escape(str(r['error_stage']))}[/]" if r["status"] != SUCCEEDED
                   else "[yellow]outlier[/]" if r["outlier"] else "[green]ok[/]")
-        prompt = r["prompt_consistency"] if r["prompt_consistency"] is not None else r["reference_consistency"]
+        prompt = prompt_score(r)
         table.add_row(r["shot_id"], status, escape(str(r["frames"] or "")), escape(str(r["fps"] or "")),
                       number(r["frame_consistency"]), number(prompt), number(r["structure_error"]),
                       *[number(r[c]) for c in timing], number(r["seconds_total"] or 0, 1))
     out.print(table)
     for r in rows:
-        if r["status"] != "succeeded":
+        if r["status"] != SUCCEEDED:
             out.print(f"[red]{r['shot_id']}[/] failed at {r['error_stage']}: {r['error_type']}: "
                       f"{escape(str(r['error_message']))}", soft_wrap=True)
     if not rows and not failed:

@@ -6,7 +6,6 @@ import contextlib
 import datetime as dt
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 import typer
@@ -14,10 +13,20 @@ from rich.markup import escape
 from rich.table import Table
 
 from gen1_batch import storage
-from gen1_batch.cli.common import JsonOpt, ManifestArg, ModelOpt, check_output, fail, log, out, print_problems
-from gen1_batch.errors import describe
+from gen1_batch.cli.common import (
+    JsonOpt,
+    ManifestArg,
+    ModelOpt,
+    ThresholdOpt,
+    check_output,
+    fail,
+    log,
+    out,
+    print_problems,
+)
 from gen1_batch.interrupt import EXIT_INTERRUPTED
 from gen1_batch.manifest import COLUMNS, JobDefaults, ManifestError, load_manifest, missing_files
+from gen1_batch.report.rules import DEFAULT_THRESHOLD
 
 app = typer.Typer()  # its commands join the top level (gen1_batch.cli)
 
@@ -94,8 +103,7 @@ def run(
     device: Annotated[str | None, typer.Option(help="Force the model device: cpu or cuda.")] = None,
     max_batch: Annotated[int | None, typer.Option(min=1, help="Clips (window × guidance pass) per UNet call; "
                                                               "lower it if a GPU runs out of memory.")] = None,
-    threshold: Annotated[float, typer.Option(help="Frame consistency below which a shot stands out in "
-                                                  "index.html (the page can change it).")] = 0.9,
+    threshold: ThresholdOpt = DEFAULT_THRESHOLD,
     wait_for_lock: Annotated[bool, typer.Option("--wait-for-lock", help="If another run is writing to the "
                                                 "output, wait until it is done instead of stopping.")] = False,
     json_output: JsonOpt = False,
@@ -226,38 +234,9 @@ def _edit_shots(shots: list, job: Any, address: str | None, overrides: dict[str,
 
 
 def _print_plan(planned: list, job: Any, json_output: bool) -> None:
-    from gen1_batch.media import output_name, probe, working_size
-    from gen1_batch.model.windows import describe_plan
-    from gen1_batch.stages.models import shot_window
+    from gen1_batch.resume import plan_rows
 
-    settings = job.model.settings
-
-    def plan_row(p: Any) -> dict[str, Any]:
-        shot = p.shot
-        row: dict[str, Any] = {"shot_id": shot.shot_id, "action": p.action, "reason": p.reason,
-                               "output": storage.join(job.output, shot.shot_id,
-                                                      output_name(shot.shot_id, shot.output_format))}
-        if p.action != "run":
-            return row
-        try:
-            info = probe(shot.video)
-        except Exception as e:
-            return {**row, "problem": describe(e, shot.video)}
-        frames = info["header_frames"]
-        if frames is not None:
-            start = shot.frame_start if shot.frame_start is not None else info["first_frame"]
-            end = shot.frame_end if shot.frame_end is not None else info["first_frame"] + frames - 1
-            frames = max(0, end - start + 1)
-        size = working_size(info["width"], info["height"], shot.width, shot.height,
-                            side=settings["default_resolution"], multiple=settings["resolution_multiple"])
-        row.update(frames=frames, source=f"{info['width']}x{info['height']} @ {info['fps'] or shot.fps or 24}",
-                   working=f"{size[0]}x{size[1]}", steps=shot.steps)
-        if frames:
-            row["windows"] = describe_plan(frames, shot_window(shot), shot.steps)
-        return row
-
-    with ThreadPoolExecutor(max_workers=16) as pool:
-        rows = list(pool.map(plan_row, planned))
+    rows = plan_rows(planned, job)
     if json_output:
         out.print_json(json.dumps({"model": job.model.to_dict(), "output": job.output, "shots": rows}))
         return
