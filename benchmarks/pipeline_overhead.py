@@ -105,15 +105,14 @@ def main() -> None:
     width, height = map(int, args.size.split("x"))
 
     from gen1_batch.config import JobConfig
-    from gen1_batch.manifest import JobDefaults, load_manifest
+    from gen1_batch.manifest import load_manifest
     from gen1_batch.model.loading import describe_model
 
     with tempfile.TemporaryDirectory(prefix="gen1-bench-") as tmp:
         root = Path(tmp)
         manifest = make_job(root, args.shots, args.frames, width, height)
         ref = describe_model(args.model)
-        shots = load_manifest(manifest, JobDefaults(steps=ref.settings["default_steps"]),
-                              size_multiple=ref.settings["resolution_multiple"])
+        shots = load_manifest(manifest, ref.settings)
         print(f"{args.shots} shots of {args.frames} frames at {args.size}, model {args.model}, "
               f"{shots[0].steps} steps")
         seq = sequential(shots, args.model, root / "sequential")

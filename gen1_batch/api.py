@@ -6,11 +6,10 @@ import functools
 
 import numpy as np
 
-from gen1_batch.manifest import JobDefaults
 from gen1_batch.media import canvas as canvases
+from gen1_batch.model.settings import DEFAULT_MODEL
 from gen1_batch.model.windows import WindowSpec
-
-_DEFAULTS = JobDefaults()
+from gen1_batch.shot import DEFAULTS
 
 
 @functools.lru_cache(maxsize=2)
@@ -36,15 +35,15 @@ def edit(
     image_prompt: np.ndarray | None = None,
     *,
     negative_prompt: str | None = None,
-    structure: int = _DEFAULTS.structure,
-    content_scale: float = _DEFAULTS.content_scale,
-    temporal_scale: float = _DEFAULTS.temporal_scale,
+    structure: int = DEFAULTS["structure"],
+    content_scale: float = DEFAULTS["content_scale"],
+    temporal_scale: float = DEFAULTS["temporal_scale"],
     steps: int | None = None,
     seed: int = 0,
     width: int | None = None,
     height: int | None = None,
     window: WindowSpec | None = None,
-    model: str = "tiny",
+    model: str = DEFAULT_MODEL,
     device: str | None = None,
 ) -> np.ndarray:
     """Edit uint8 f×h×w×3 frames towards a text prompt and/or a reference image (uint8 h×w×3).

@@ -213,10 +213,12 @@ def test_edit_fails_on_a_damaged_frame_unless_told_to_replace_it(tmp_path):
     assert read_video(out)[1].frames == 6
 
 
-def test_run_checks_the_job_wide_damaged_frames_mode(tmp_path):
+def test_run_refuses_a_job_wide_value_outside_the_columns_choices_naming_them(tmp_path):
     url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p"}])
-    result = invoke("run", url, "--output", str(tmp_path / "out"), "--damaged-frames", "skip")
-    assert result.exit_code == 2 and "damaged_frames" in result.stderr and "fail, nearest, black" in result.stderr
+    result = runner.invoke(app, ["run", url, "--output", str(tmp_path / "out"), "--damaged-frames", "skip"],
+                           env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "'--damaged-frames'" in result.stderr
+    assert "'fail', 'nearest', 'black'" in result.stderr
 
 
 def test_the_job_summary_ends_with_each_shots_notes(capsys):

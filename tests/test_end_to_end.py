@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
-from gen1_batch.manifest import default_seed
 from gen1_batch.media import read_video
 from gen1_batch.media.synthetic import synthetic_frames, write_synthetic_clip
+from gen1_batch.shot import default_seed
 from tests.helpers import browser_dom, gen1, write_manifest
 
 GOOD = {  # shot -> (frames, width, height, fps, range) of its source

@@ -6,7 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from gen1_batch.manifest import JobDefaults, ManifestError, default_seed, load_manifest, missing_files
+from gen1_batch.manifest import ManifestError, load_manifest, missing_files
+from gen1_batch.shot import DEFAULTS, default_seed
 from tests.helpers import write_manifest
 
 GOOD = [
@@ -47,11 +48,10 @@ def test_paths_are_relative_to_the_manifest_and_urls_stay(tmp_path):
 
 
 def test_a_rows_value_wins_over_job_defaults_and_defaults_fill_the_rest(tmp_path):
-    defaults = JobDefaults().replace(structure=1, steps=9, content_scale=None)
-    a, b, c = load_manifest(write_manifest(tmp_path / "m.jsonl", GOOD), defaults)
+    a, b, c = load_manifest(write_manifest(tmp_path / "m.jsonl", GOOD), structure=1, steps=9, content_scale=None)
     assert (a.structure, b.structure) == (1, 5)
     assert (a.steps, c.steps) == (9, 3)
-    assert a.content_scale == JobDefaults.content_scale  # a None override keeps the default
+    assert a.content_scale == DEFAULTS["content_scale"]  # a None flag keeps the default
     assert (a.seed, b.seed) == (default_seed("sh010"), 7)
 
 
@@ -109,8 +109,8 @@ def test_ranges_and_types(tmp_path):
 
 def test_a_model_can_ask_for_a_coarser_size_multiple(tmp_path):
     url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "v", "prompt": "p", "width": 72}])
-    assert load_manifest(url, size_multiple=8)[0].width == 72
-    assert "multiple of 16" in problems(url, size_multiple=16)[0].reason
+    assert load_manifest(url, {"resolution_multiple": 8})[0].width == 72
+    assert "multiple of 16" in problems(url, settings={"resolution_multiple": 16})[0].reason
 
 
 def test_file_level_problems(tmp_path):
@@ -140,8 +140,8 @@ def test_missing_files_names_row_column_and_path(tmp_path, make_clip):
 
 def test_job_defaults_are_held_to_the_rules_of_a_row(tmp_path):
     url = write_manifest(tmp_path / "m.jsonl", GOOD[:1])
-    defaults = JobDefaults().replace(output_format="gif", window_blend="wavy", width=100)
-    found = {p.column: p.reason for p in problems(url, defaults=defaults) if p.row is None}
+    found = {p.column: p.reason for p in problems(url, output_format="gif", window_blend="wavy", width=100)
+             if p.row is None}
     assert set(found) == {"output_format", "window_blend", "width"}
     assert all(reason.startswith("job default: ") for reason in found.values())
 
@@ -240,7 +240,7 @@ def test_non_finite_numbers_are_refused_in_every_format_not_taken_as_missing(tmp
                              "content_scale": [float("nan"), None]}), tmp_path / "m.parquet")
     assert [(p.row, p.column) for p in problems(str(tmp_path / "m.parquet"))] == [(1, "content_scale")]
     url = write_manifest(tmp_path / "ok.jsonl", GOOD[:1])
-    assert [p.column for p in problems(url, defaults=JobDefaults().replace(content_scale=float("nan")))] == [
+    assert [p.column for p in problems(url, content_scale=float("nan"))] == [
         "content_scale"]
 
 
@@ -249,7 +249,7 @@ def test_damaged_frames_and_retime_come_from_the_row_then_the_job_and_are_checke
         {"shot_id": "a", "video": "a.mp4", "prompt": "p"},
         {"shot_id": "b", "video": "b.mp4", "prompt": "p", "damaged_frames": "black", "retime": "yes"},
     ])
-    a, b = load_manifest(url, JobDefaults().replace(damaged_frames="nearest"))
+    a, b = load_manifest(url, damaged_frames="nearest")
     assert (a.damaged_frames, a.retime, b.damaged_frames, b.retime) == ("nearest", False, "black", True)
     assert load_manifest(url)[0].damaged_frames == "fail"  # the default: a damaged frame fails the shot
     bad = write_manifest(tmp_path / "bad.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p",

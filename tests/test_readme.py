@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from gen1_batch.manifest import COLUMNS
+from gen1_batch.shot import COLUMNS, REQUIRED, help_text, kind
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 CI = (Path(__file__).parent.parent / ".ci" / "run").read_text()
@@ -12,9 +12,8 @@ CI = (Path(__file__).parent.parent / ".ci" / "run").read_text()
 def test_the_manifest_table_matches_the_schema():
     rows = re.findall(r"^\| `(\w+)` \| (\w+)( \(required\))? \| (.+) \|$", README, re.M)
     assert [r[0] for r in rows] == list(COLUMNS)
-    for name, kind, required, meaning in rows:
-        assert (kind, bool(required), meaning) == (COLUMNS[name].kind.__name__, COLUMNS[name].required,
-                                                   COLUMNS[name].help)
+    for name, type_name, required, meaning in rows:
+        assert (type_name, bool(required), meaning) == (kind(name), name in REQUIRED, help_text(name))
 
 
 def test_ci_runs_the_readmes_test_command():
@@ -25,5 +24,6 @@ def test_ci_runs_the_readmes_test_command():
 def test_the_example_manifest_is_valid():
     from gen1_batch.manifest import load_manifest, missing_files
 
-    shots = load_manifest(str(Path(__file__).parent.parent / "manifests" / "example.jsonl"), size_multiple=16)
+    example = str(Path(__file__).parent.parent / "manifests" / "example.jsonl")
+    shots = load_manifest(example, {"resolution_multiple": 16})
     assert len(shots) == 4 and not missing_files(shots)

@@ -11,9 +11,12 @@ import typer
 from rich.markup import escape
 
 from gen1_batch import storage
-from gen1_batch.cli.common import JsonOpt, ManifestArg, check_output, fail, log, out
-from gen1_batch.cli.run import checked_shots
+from gen1_batch.cli.common import JsonOpt, ManifestArg, ModelOpt, check_output, fail, log, out
+from gen1_batch.cli.options import column_args, column_options
+from gen1_batch.cli.run import JOB_WIDE_HELP, checked_shots
 from gen1_batch.errors import describe
+from gen1_batch.model.settings import DEFAULT_MODEL
+from gen1_batch.shot import JOB_WIDE
 
 app = typer.Typer()  # its commands join the top level (gen1_batch.cli)
 
@@ -47,6 +50,7 @@ def _jobs_client(address: str | None) -> Any:
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@column_options(JOB_WIDE, JOB_WIDE_HELP)
 def submit(
     ctx: typer.Context,
     manifest: ManifestArg,
@@ -60,10 +64,13 @@ def submit(
     check_output_here: Annotated[bool, typer.Option("--check-output/--no-check-output", help="Check from here "
                                                     "that a URL --output can be written (a local path is the "
                                                     "cluster's: the job checks it there).")] = True,
+    model: ModelOpt = DEFAULT_MODEL,
     json_output: JsonOpt = False,
+    columns: dict[str, Any] | None = None,
 ) -> None:
-    """Submit `gen1 run` to a Ray cluster as a Ray job. Every option `gen1 run` takes (--model,
-    --structure, --actors, …) may follow and is passed on. Submitting the same run again does not
+    """Submit `gen1 run` to a Ray cluster as a Ray job. The model and the job-wide values are checked
+    here, and every other option `gen1 run` takes (--actors, --gpus, --force, …) may follow and is
+    passed on. Submitting the same run again does not
     start it twice; after a failed attempt it starts the next, which resumes from the finished shots.
     """
     from gen1_batch.model.loading import ModelNotFound, describe_model
@@ -72,8 +79,8 @@ def submit(
     from gen1_batch.submit import entrypoint, runtime_env, submission_id
     from gen1_batch.submit import submit as submit_job
 
-    passed = list(ctx.args)
-    model = _option_value(passed, "--model") or "tiny"
+    columns = columns or {}
+    passed = ["--model", model, *column_args(columns), *ctx.args]
     try:  # fail here, not an hour later on the cluster
         settings = describe_model(model).settings
     except ModelNotFound as e:
@@ -84,7 +91,7 @@ def submit(
         log.print(f"note: {model} is not on this machine; the cluster checks the model-specific columns",
                   soft_wrap=True)
         settings = {**DEFAULT_SETTINGS, "resolution_multiple": 1, "max_window": sys.maxsize}
-    checked_shots(manifest, settings)
+    checked_shots(manifest, settings, **columns)
     if check_output_here and storage.is_url(output) and not output.startswith("file://"):
         check_output(output)
     manifest_url, output_url = storage.absolute(manifest), storage.absolute(output)
@@ -104,16 +111,6 @@ def submit(
                   f"(gen1 status {result.submission_id}; gen1 logs {result.submission_id})")
     if wait:
         raise typer.Exit(_follow(client, result.submission_id))
-
-
-def _option_value(args: list[str], name: str) -> str | None:
-    """The value of `name` among passed-on arguments, given as `name VALUE` or `name=VALUE`."""
-    for i, arg in enumerate(args):
-        if arg.startswith(name + "="):
-            return arg.split("=", 1)[1]
-        if arg == name and i + 1 < len(args):
-            return args[i + 1]
-    return None
 
 
 def _follow(client: Any, submission_id: str) -> int:

@@ -59,6 +59,6 @@ ManifestArg = Annotated[str, typer.Argument(help="Manifest: .jsonl, .csv or .par
                                                  "Columns: see `gen1 validate --help` or the README.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 ModelOpt = Annotated[str, typer.Option(help="A preset (see `gen1 models list`), a model folder, an fsspec URL "
-                                            "or a hub id (org/name[@revision]).")]
+                                            "or a hub id (org/name, or org/name@revision).")]
 ThresholdOpt = Annotated[float, typer.Option(help="Frame consistency below which a succeeded shot is an outlier: it "
                                                  "stands out in the terminal and index.html (the page can change it).")]

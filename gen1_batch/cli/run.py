@@ -24,19 +24,23 @@ from gen1_batch.cli.common import (
     out,
     print_problems,
 )
+from gen1_batch.cli.options import column_options
 from gen1_batch.interrupt import EXIT_INTERRUPTED
-from gen1_batch.manifest import COLUMNS, JobDefaults, ManifestError, load_manifest, missing_files
+from gen1_batch.manifest import ManifestError, load_manifest, missing_files
+from gen1_batch.model.settings import DEFAULT_MODEL
 from gen1_batch.report.rules import DEFAULT_THRESHOLD
+from gen1_batch.shot import COLUMNS, JOB_WIDE, REQUIRED, help_text
 
 app = typer.Typer()  # its commands join the top level (gen1_batch.cli)
 
+JOB_WIDE_HELP = "For every shot whose row leaves it empty: "
+
+
 def checked_shots(manifest: str, settings: dict[str, Any], **flags: Any) -> list:
-    """The manifest's shots, with job defaults from the model's settings and the flags; on problems,
+    """The manifest's shots, with defaults from the model's settings and job-wide flags; on problems,
     list every one and exit 2."""
-    defaults = JobDefaults(steps=settings["default_steps"], window=settings["window_length"]).replace(**flags)
     try:
-        return load_manifest(manifest, defaults, size_multiple=settings["resolution_multiple"],
-                             max_window=settings["max_window"])
+        return load_manifest(manifest, settings, **flags)
     except ManifestError as e:
         print_problems(manifest, e.problems)
         raise typer.Exit(2) from None
@@ -63,11 +67,12 @@ def _actors(value: str) -> tuple[int, int]:
 
 
 @app.command()
+@column_options(JOB_WIDE, JOB_WIDE_HELP)
 def run(
     ctx: typer.Context,
     manifest: ManifestArg,
     output: Annotated[str, typer.Option("--output", "-o", help="Output folder or URL; each shot gets a subfolder.")],
-    model: ModelOpt = "tiny",
+    model: ModelOpt = DEFAULT_MODEL,
     address: Annotated[str | None, typer.Option(help="Ray cluster address (auto, ray://HEAD:10001). Default: "
                                                      "start Ray in this process on this machine.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo every shot, finished ones too.")] = False,
@@ -75,26 +80,6 @@ def run(
                                                                     "failed; leave all others as they are.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan (shots, frames, outputs, skips) "
                                                             "without loading any model.")] = False,
-    structure: Annotated[int | None, typer.Option(min=0, max=7, help="Default t_s (0-7).")] = None,
-    content_scale: Annotated[float | None, typer.Option(min=0, help="Default ω.")] = None,
-    temporal_scale: Annotated[float | None, typer.Option(min=0, help="Default ω_t.")] = None,
-    steps: Annotated[int | None, typer.Option(min=1, help="Default steps (else the model's).")] = None,
-    width: Annotated[int | None, typer.Option(help="Default working width.")] = None,
-    height: Annotated[int | None, typer.Option(help="Default working height.")] = None,
-    output_format: Annotated[str | None, typer.Option(help="Default output format.")] = None,
-    negative_prompt: Annotated[str | None, typer.Option(help="Default negative prompt.")] = None,
-    window: Annotated[int | None, typer.Option(min=1, help="Default frames per window (else the model's).")] = None,
-    window_stride: Annotated[int | None, typer.Option(min=1, help="Default window stride (else half the "
-                                                                   "window).")] = None,
-    window_blend: Annotated[str | None, typer.Option(help="Default blend: pyramid, flat or gaussian.")] = None,
-    window_shift: Annotated[bool | None, typer.Option("--window-shift/--no-window-shift",
-                                                      help="Default: move window boundaries each step.")] = None,
-    free_noise: Annotated[bool | None, typer.Option("--free-noise/--no-free-noise",
-                                                    help="Default: FreeNoise initial noise.")] = None,
-    damaged_frames: Annotated[str | None, typer.Option(help="Default for a frame that cannot be decoded: fail "
-                                                            "(the shot), nearest (good frame) or black.")] = None,
-    retime: Annotated[bool | None, typer.Option("--retime/--no-retime", help="Default: accept writing a variable-"
-                                                "frame-rate movie to a png/exr sequence at a constant rate.")] = None,
     actors: Annotated[list[str], typer.Option(help="Actors of a model stage: STAGE=N or STAGE=MIN-MAX "
                                                    "(stages: depth, content, diffusion). Repeatable.")] = [],  # noqa: B006
     gpus: Annotated[list[str], typer.Option(help="GPUs per actor of a stage, STAGE=G (0.5 shares a GPU). "
@@ -107,6 +92,7 @@ def run(
     wait_for_lock: Annotated[bool, typer.Option("--wait-for-lock", help="If another run is writing to the "
                                                 "output, wait until it is done instead of stopping.")] = False,
     json_output: JsonOpt = False,
+    columns: dict[str, Any] | None = None,
 ) -> None:
     """Edit every shot of a manifest and write {output}/{shot_id}/ (video, report.json),
     {output}/summary.json and {output}/results.parquet.
@@ -124,11 +110,7 @@ def run(
         ref = describe_model(model)
     except ModelNotFound as e:
         raise fail(str(e)) from None
-    shots = checked_shots(
-        manifest, ref.settings, structure=structure, content_scale=content_scale, temporal_scale=temporal_scale,
-        steps=steps, width=width, height=height, output_format=output_format, negative_prompt=negative_prompt,
-        window=window, window_stride=window_stride, window_blend=window_blend, window_shift=window_shift,
-        free_noise=free_noise, damaged_frames=damaged_frames, retime=retime)
+    shots = checked_shots(manifest, ref.settings, **(columns or {}))
     check_output(output)
 
     overrides: dict[str, dict[str, Any]] = {}
@@ -277,18 +259,30 @@ def _print_summary(summary: dict[str, Any], not_run: list[str], json_output: boo
 
 
 def _columns_help() -> str:
-    return "\n\n".join(f"[bold]{name}[/]{' (required)' if c.required else ''}: {c.help}" for name, c in COLUMNS.items())
+    return "\n\n".join(f"[bold]{name}[/]{' (required)' if name in REQUIRED else ''}: {help_text(name)}"
+                       for name in COLUMNS)
 
 
 @app.command(help="Check a manifest and list every problem (row, column, reason) in one pass.\n\n"
                   "Columns:\n\n" + _columns_help())
+@column_options(JOB_WIDE, JOB_WIDE_HELP)
 def validate(
     manifest: ManifestArg,
+    model: Annotated[str, typer.Option(help="Check what this model needs too (working-size multiple, longest "
+                                            "window, its default steps and window): the one `gen1 run` will use."
+                                       )] = DEFAULT_MODEL,
     check_files: Annotated[bool, typer.Option(help="Also check that every video and image prompt exists.")] = True,
     json_output: JsonOpt = False,
+    columns: dict[str, Any] | None = None,
 ) -> None:
+    from gen1_batch.model.loading import ModelNotFound, describe_model
+
     try:
-        shots = load_manifest(manifest)
+        settings = describe_model(model).settings
+    except ModelNotFound as e:
+        raise fail(str(e)) from None
+    try:
+        shots = load_manifest(manifest, settings, **(columns or {}))
         problems = missing_files(shots) if check_files else []
     except ManifestError as e:
         shots, problems = [], e.problems

@@ -21,7 +21,7 @@ from gen1_batch.model.content import clip_preprocess, embed_images
 from gen1_batch.model.sampler import Conditioning, SamplingStats, sample
 from gen1_batch.model.settings import DEFAULT_SETTINGS
 from gen1_batch.model.structure import normalize_depth
-from gen1_batch.model.windows import WindowSpec
+from gen1_batch.model.windows import WindowSpec, default_stride
 
 
 @dataclass
@@ -122,7 +122,7 @@ class VideoEditPipeline(DiffusionPipeline):
                     shift: bool = True, free_noise: bool = False) -> WindowSpec:
         """Windows of the model's clip length overlapping by half, unless told otherwise."""
         length = length or self.settings["window_length"]
-        return WindowSpec(length=length, stride=stride or max(1, length // 2), blend=blend, shift=shift,
+        return WindowSpec(length=length, stride=stride or default_stride(length), blend=blend, shift=shift,
                           free_noise=free_noise)
 
     # ------------------------------------------------------------------------------------ model-specific

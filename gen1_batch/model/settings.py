@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+DEFAULT_MODEL = "tiny"  # the preset `gen1 run`, `gen1 edit` and `gen1_batch.edit` use unless told
+
 # How overlapping windows' predictions are weighted along the window (see windows.blend_weights).
 BLENDS = ("pyramid", "flat", "gaussian")
 
