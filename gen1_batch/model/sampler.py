@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from diffusers import SchedulerMixin
 
-from gen1_batch.model.guidance import GuidancePass, combine, guidance_weights
+from gen1_batch.model.guidance import IMAGE_NULL, GuidancePass, combine, guidance_weights
 from gen1_batch.model.windows import WindowSpec, blend_weights, initial_noise, window_plan
 
 # Content for one or more clips: a tensor with clips on dim 0, or a tuple of such tensors (None for
@@ -31,22 +31,49 @@ class SamplingStats:
 
     steps: int = 0
     forwards: int = 0  # network calls
-    clip_passes: int = 0  # window × guidance pass evaluations
+    clip_passes: int = 0  # window × video-mode guidance pass evaluations
+    image_frames: int = 0  # image-mode frame evaluations (ε^π): one per frame per step when ω_t ≠ 1
+
+
+def image_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch.Tensor, structure: torch.Tensor,
+                     null: Conditioning, frames_per_call: int, stats: SamplingStats | None = None) -> torch.Tensor:
+    """ε^π(z, ∅, s) of every frame of the shot, each frame once: in image mode a frame does not see
+    its neighbours, so which windows it sits in does not matter. Frames go through the network as
+    one-frame clips, `frames_per_call` at a time."""
+    frames = latents.shape[2]
+    as_clips = latents[0].transpose(0, 1).unsqueeze(2)  # f×c×1×h×w
+    structure_clips = structure[0].transpose(0, 1).unsqueeze(2)
+    out = torch.empty_like(as_clips)
+    for i in range(0, frames, frames_per_call):
+        n = min(frames_per_call, frames - i)
+        video = torch.zeros(n, dtype=torch.bool, device=latents.device)
+        out[i: i + n] = denoiser(as_clips[i: i + n], t, stack_clips([null] * n), structure_clips[i: i + n], video)
+        if stats:
+            stats.forwards += 1
+            stats.image_frames += n
+    return out.squeeze(2).transpose(0, 1).unsqueeze(0)  # 1×c×f×h×w
 
 
 def guided_window_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch.Tensor, structure: torch.Tensor,
                              content: Conditioning, null: Conditioning, starts: list[int], length: int,
                              weights: dict[GuidancePass, float], blend: str, max_batch: int,
                              stats: SamplingStats | None = None) -> torch.Tensor:
-    """ε̃ for the whole shot: every (window, pass) pair is evaluated, up to `max_batch` clips per
+    """ε̃ for the whole shot: every (window, video pass) pair is evaluated, up to `max_batch` clips per
     network call; each window's passes are combined by the guidance weights and blended into the
-    shot as soon as they are in, so memory holds one call's outputs, not the whole step's.
+    shot as soon as they are in, so memory holds one call's outputs, not the whole step's. The
+    image pass ε^π, the same for a frame in every window, is evaluated once per frame and added
+    after the blend (the blend is a weighted mean, so adding it to every window or once is the same).
 
     The blend is the per-frame weighted mean of the windows' predictions, computed as an offset from
     the first window that covers each frame: Σw(v − v₀)/Σw + v₀. Windows that agree (a model
     without temporal mixing) then give exactly their common value, as one window would.
     """
-    passes = list(weights)
+    image_weight = weights.get(IMAGE_NULL, 0.0)
+    image = (image_weight * image_prediction(denoiser, latents, t, structure, null, max_batch * length, stats)
+             if image_weight else None)
+    passes = [p for p in weights if p.video]
+    if not passes:  # ω = 0 and ω_t = 0: the image model alone
+        return image
     whole_shot = len(starts) == 1 and length == latents.shape[2]
     w = blend_weights(length, blend, latents.device).to(latents.dtype).view(1, 1, length, 1, 1)
     first = torch.zeros_like(latents)  # v₀: the first prediction of each frame
@@ -69,16 +96,17 @@ def guided_window_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch
             window[p] = prediction
             if len(window) < len(passes):
                 continue
-            guided = combine(window, weights)
+            guided = combine(window, {p: weights[p] for p in passes})
             window = {}
             if whole_shot:
-                return guided
+                return guided if image is None else guided + image
             if s + length > covered:
                 first[:, :, max(covered, s): s + length] = guided[:, :, max(covered, s) - s:]
                 covered = s + length
             offset[:, :, s: s + length] += (guided - first[:, :, s: s + length]) * w
             weight_sum[:, :, s: s + length] += w
-    return first + offset / weight_sum
+    video = first + offset / weight_sum
+    return video if image is None else video + image
 
 
 @torch.no_grad()

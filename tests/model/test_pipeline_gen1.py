@@ -74,12 +74,13 @@ def test_any_shot_length_runs_through_windows_with_one_unet_call_per_batch_of_wi
     frames, spec = synthetic_frames(13, 32, 32), WindowSpec(length=4, stride=3)
     out = tiny(frames, prompt="x", seed=1, window=spec, temporal_scale=1.5)
     assert out.frames.shape == (13, 32, 32, 3)
-    steps, max_batch, passes = tiny.settings["default_steps"], tiny.settings["max_batch"], 3  # ω_t ≠ 1: all three
+    steps, max_batch, passes = tiny.settings["default_steps"], tiny.settings["max_batch"], 2  # video: ε(c), ε(∅)
     windows = [len(starts) for starts in window_plan(13, spec, steps)]
     assert out.stats.steps == steps
     assert out.stats.clip_passes == sum(windows) * passes
-    assert out.stats.forwards == sum(math.ceil(n * passes / max_batch) for n in windows)
-    assert out.stats.forwards > steps  # 4 windows × 3 passes do not fit one call of 8 clips
+    assert out.stats.image_frames == 13 * steps  # ε^π (ω_t ≠ 1): once per frame per step
+    image_calls = math.ceil(13 / (max_batch * spec.length))
+    assert out.stats.forwards == sum(math.ceil(n * passes / max_batch) + image_calls for n in windows)
 
 
 def test_a_working_size_off_the_models_multiple_is_refused(tiny):

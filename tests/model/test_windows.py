@@ -62,7 +62,7 @@ def test_exactness_holds_with_the_image_pass_too():
     assert torch.equal(run(n, WindowSpec(6, 4), temporal_scale=1.7), run(n, WindowSpec(n, 1), temporal_scale=1.7))
 
 
-def test_device_batches_are_bounded_by_the_window_batch_not_the_shot_length():
+def test_device_batches_are_bounded_by_the_window_batch_not_the_shot_length():  # in frames: what memory needs
     sizes = []
 
     def recording(x, t, content, structure, video):
@@ -73,8 +73,9 @@ def test_device_batches_are_bounded_by_the_window_batch_not_the_shot_length():
         sizes.clear()
         stats = SamplingStats()
         run(n, WindowSpec(8, 4), temporal_scale=1.5, model=recording, max_batch=5, stats=stats)
-        assert max(b for b, _, _ in sizes) <= 5 and max(f for _, _, f in sizes) == 8
-        assert stats.clip_passes == sum(b for b, _, _ in sizes)
+        assert max(b * f for b, _, f in sizes) <= 5 * 8 and max(f for _, _, f in sizes) == 8
+        assert stats.clip_passes == sum(b for b, _, f in sizes if f == 8)
+        assert stats.image_frames == sum(b for b, _, f in sizes if f == 1) == n * 4
 
 
 def test_blend_weights_are_positive_and_peak_in_the_middle():
