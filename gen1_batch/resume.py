@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from gen1_batch import storage
 from gen1_batch.config import JobConfig
+from gen1_batch.errors import describe
 from gen1_batch.fingerprint import changed_files, changed_source
 from gen1_batch.manifest import Shot
 from gen1_batch.report.schema import FAILED, SUCCEEDED, is_done, read_report, shot_folder
@@ -79,3 +81,40 @@ def plan_shots(shots: list[Shot], job: JobConfig, force: bool = False, only_fail
         else:
             planned.append(PlannedShot(shot, RUN, _why_run(report, shot, job), report))
     return planned
+
+
+def plan_rows(planned: list[PlannedShot], job: JobConfig) -> list[dict[str, Any]]:
+    """What `--dry-run` shows of each shot: its action and why, and for a shot to edit its frames,
+    source and working sizes and windows, from the source's header (no model is loaded)."""
+    from gen1_batch.media import output_name, probe, working_size
+    from gen1_batch.model.windows import describe_plan
+    from gen1_batch.stages.models import shot_window
+
+    settings = job.model.settings
+
+    def plan_row(p: PlannedShot) -> dict[str, Any]:
+        shot = p.shot
+        row: dict[str, Any] = {"shot_id": shot.shot_id, "action": p.action, "reason": p.reason,
+                               "output": storage.join(job.output, shot.shot_id,
+                                                      output_name(shot.shot_id, shot.output_format))}
+        if p.action != RUN:
+            return row
+        try:
+            info = probe(shot.video)
+        except Exception as e:
+            return {**row, "problem": describe(e, shot.video)}
+        frames = info["header_frames"]
+        if frames is not None:
+            start = shot.frame_start if shot.frame_start is not None else info["first_frame"]
+            end = shot.frame_end if shot.frame_end is not None else info["first_frame"] + frames - 1
+            frames = max(0, end - start + 1)
+        size = working_size(info["width"], info["height"], shot.width, shot.height,
+                            side=settings["default_resolution"], multiple=settings["resolution_multiple"])
+        row.update(frames=frames, source=f"{info['width']}x{info['height']} @ {info['fps'] or shot.fps or 24}",
+                   working=f"{size[0]}x{size[1]}", steps=shot.steps)
+        if frames:
+            row["windows"] = describe_plan(frames, shot_window(shot), shot.steps)
+        return row
+
+    with ThreadPoolExecutor(max_workers=CHECKERS) as pool:
+        return list(pool.map(plan_row, planned))

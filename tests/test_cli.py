@@ -220,7 +220,7 @@ def test_run_checks_the_job_wide_damaged_frames_mode(tmp_path):
 
 
 def test_the_job_summary_ends_with_each_shots_notes(capsys):
-    from gen1_batch.cli import _print_summary
+    from gen1_batch.cli.run import _print_summary
 
     summary = {"counts": {"shots": 1, "succeeded": 1, "failed": 0, "ran": 1, "skipped": 0}, "wall_seconds": 1.0,
                "index": "out/index.html", "failed": [],

@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import quote
 
 from gen1_batch.layout import INDEX_NAME
+from gen1_batch.report.rules import OUTLIER_JS, prompt_score
 from gen1_batch.report.schema import SUCCEEDED
 
 SHOT_PAGE = "report.html"
-DEFAULT_THRESHOLD = 0.9  # frame consistency below this stands out
 
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#141418;color:#e6e6e6}
@@ -144,7 +144,7 @@ def index_row(report: dict[str, Any]) -> dict[str, Any]:
         "shot": shot, "status": report["status"], "page": _link(shot, SHOT_PAGE),
         "thumb": _link(shot, thumb) if thumb else None, "frames": video.get("frames"), "fps": video.get("fps"),
         "frame_consistency": metrics.get("frame_consistency"),
-        "prompt_consistency": metrics.get("prompt_consistency", metrics.get("reference_consistency")),
+        "prompt_consistency": prompt_score(metrics),
         "structure_error": metrics.get("structure_error"), "seconds": (report.get("seconds") or {}).get("total"),
         "error": f"{error.get('stage')}: {error.get('type')}: {error.get('message')}" if error else "",
         "damaged": bool(video.get("damaged_frames")), "notes": "; ".join(report.get("notes") or []),
@@ -162,7 +162,7 @@ const esc = s => String(s).replace(/[&<>"']/g, c => ({'&':'&amp;','<':'&lt;','>'
 function fmt(v){return v===null||v===undefined?'-':esc(typeof v==='number'&&!Number.isInteger(v)?v.toFixed(4):v)}
 function render(){
   const text = $('filter').value.toLowerCase(), status = $('status').value, limit = parseFloat($('threshold').value);
-  const outlier = r => r.status==='succeeded' && r.frame_consistency!==null && r.frame_consistency < limit;
+  const outlier = r => isOutlier(r, limit);
   let shown = rows.filter(r => (!text || (r.shot+' '+r.error+' '+r.notes).toLowerCase().includes(text)) &&
     (status==='all' || (status==='outliers' ? outlier(r) : r.status===status)));
   shown.sort((a,b)=>{const x=a[sortKey],y=b[sortKey];if(x===y)return 0;if(x===null||x===undefined)return 1;
@@ -199,7 +199,8 @@ def index_page(title: str, rows: list[dict[str, Any]], counts: dict[str, int], t
 <input id="threshold" type="number" step="0.01" value="{_text(threshold)}" style="width:5em"> stands out
 &middot; <span id="count"></span></p></header>
 <main><table><thead><tr id="head"></tr></thead><tbody id="rows"></tbody></table></main>
-<script type="application/json" id="shots">{data}</script><script>{INDEX_SCRIPT}</script>"""
+<script type="application/json" id="shots">{data}</script>
+<script>const isOutlier = {OUTLIER_JS};{INDEX_SCRIPT}</script>"""
     return _page(title, body)
 
 

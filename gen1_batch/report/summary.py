@@ -12,7 +12,8 @@ import pyarrow.parquet as pq
 
 from gen1_batch import storage
 from gen1_batch.layout import RESULTS_NAME, SUMMARY_NAME
-from gen1_batch.report.html import DEFAULT_THRESHOLD, INDEX_NAME, counts_of, index_page, index_row
+from gen1_batch.report.html import INDEX_NAME, counts_of, index_page, index_row
+from gen1_batch.report.rules import DEFAULT_THRESHOLD
 from gen1_batch.report.schema import FAILED, REPORT_NAME, SCHEMA_VERSION, SUCCEEDED, report_problem
 from gen1_batch.stages.common import STAGES
 

@@ -1,0 +1,170 @@
+"""`gen1 submit`, `gen1 status` and `gen1 logs`: jobs on a Ray cluster, through its Jobs API."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from gen1_batch import storage
+from gen1_batch.cli.common import JsonOpt, ManifestArg, check_output, fail, log, out
+from gen1_batch.cli.run import checked_shots
+from gen1_batch.errors import describe
+
+app = typer.Typer()  # its commands join the top level (gen1_batch.cli)
+
+ClusterOpt = Annotated[str | None, typer.Option(help="The cluster's Ray Jobs address, http://HEAD:8265 (default: "
+                                                     "$RAY_ADDRESS).")]
+
+
+def _jobs_client(address: str | None) -> Any:
+    """A Ray Jobs client that sends the cluster's token when one is here; without the token a cluster
+    needs, or with one it refuses, one line that says what to do (exit 2)."""
+    from ray.exceptions import AuthenticationError
+    from ray.job_submission import JobSubmissionClient
+
+    from gen1_batch.submit import TOKEN_HOWTO, auth_headers
+
+    where = address or os.environ.get("RAY_ADDRESS") or "$RAY_ADDRESS"
+    try:
+        headers = auth_headers()
+    except AuthenticationError as e:  # a token file that cannot be read
+        raise fail(f"cannot load the Ray authentication token here: {describe(e)}") from None
+    try:
+        return JobSubmissionClient(address, headers=headers)
+    except AuthenticationError:
+        if headers:
+            raise fail(f"the Ray cluster at {where} refused the authentication token found here (it is not this "
+                       f"cluster's): {TOKEN_HOWTO}") from None
+        raise fail(f"the Ray cluster at {where} requires its authentication token, and none was found here: "
+                   f"{TOKEN_HOWTO}") from None
+    except (ConnectionError, RuntimeError, ValueError) as e:
+        raise fail(f"cannot reach the Ray Jobs API at {where}: {describe(e)}") from None
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def submit(
+    ctx: typer.Context,
+    manifest: ManifestArg,
+    output: Annotated[str, typer.Option("--output", "-o", help="Output URL, as the cluster sees it.")],
+    address: ClusterOpt = None,
+    run_id: Annotated[str | None, typer.Option(help="Names a scheduled run (the date, say): the same manifest "
+                                                    "and options with another run id run again.")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow the job's log until it ends; exit as it did.")] = False,
+    upload_package: Annotated[bool, typer.Option(help="Ship this gen1-batch's code with the job (off when the "
+                                                      "cluster image has the same version).")] = True,
+    check_output_here: Annotated[bool, typer.Option("--check-output/--no-check-output", help="Check from here "
+                                                    "that a URL --output can be written (a local path is the "
+                                                    "cluster's: the job checks it there).")] = True,
+    json_output: JsonOpt = False,
+) -> None:
+    """Submit `gen1 run` to a Ray cluster as a Ray job. Every option `gen1 run` takes (--model,
+    --structure, --actors, …) may follow and is passed on. Submitting the same run again does not
+    start it twice; after a failed attempt it starts the next, which resumes from the finished shots.
+    """
+    from gen1_batch.model.loading import ModelNotFound, describe_model
+    from gen1_batch.model.settings import DEFAULT_SETTINGS
+    from gen1_batch.pipeline import forwarded_env
+    from gen1_batch.submit import entrypoint, runtime_env, submission_id
+    from gen1_batch.submit import submit as submit_job
+
+    passed = list(ctx.args)
+    model = _option_value(passed, "--model") or "tiny"
+    try:  # fail here, not an hour later on the cluster
+        settings = describe_model(model).settings
+    except ModelNotFound as e:
+        if not (model.startswith("/") and not os.path.exists(model)):
+            raise fail(str(e)) from None
+        # A folder on the cluster's volume (/models/...): check here what does not depend on the
+        # model; the job's `gen1 run` checks the rest (sizes, windows) before it starts.
+        log.print(f"note: {model} is not on this machine; the cluster checks the model-specific columns",
+                  soft_wrap=True)
+        settings = {**DEFAULT_SETTINGS, "resolution_multiple": 1, "max_window": sys.maxsize}
+    checked_shots(manifest, settings)
+    if check_output_here and storage.is_url(output) and not output.startswith("file://"):
+        check_output(output)
+    manifest_url, output_url = storage.absolute(manifest), storage.absolute(output)
+    command = entrypoint([manifest_url, "--output", output_url, *passed])
+    base_id = submission_id(command, manifest, run_id)
+    client = _jobs_client(address)
+    try:
+        result = submit_job(client, command, base_id, runtime_env(forwarded_env(), upload_package),
+                            {"manifest": manifest_url, "output": output_url, "run_id": run_id or ""})
+    except RuntimeError as e:  # the Jobs API answered with an error (no agent ready yet, a bad runtime env)
+        raise fail(f"the Ray cluster did not take the job: {e}", 1) from None
+    if json_output:
+        out.print_json(json.dumps(result.__dict__))
+    else:
+        said = {"submitted": "submitted", "running": "is already running as", "succeeded": "already succeeded as"}
+        out.print(f"{said[result.action]} [bold]{result.submission_id}[/] "
+                  f"(gen1 status {result.submission_id}; gen1 logs {result.submission_id})")
+    if wait:
+        raise typer.Exit(_follow(client, result.submission_id))
+
+
+def _option_value(args: list[str], name: str) -> str | None:
+    """The value of `name` among passed-on arguments, given as `name VALUE` or `name=VALUE`."""
+    for i, arg in enumerate(args):
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def _follow(client: Any, submission_id: str) -> int:
+    """Print the job's log as it comes; 0 if it succeeded, 1 otherwise."""
+    import asyncio
+
+    async def tail() -> None:
+        async for lines in client.tail_job_logs(submission_id):
+            log.out(lines, end="", highlight=False)
+
+    asyncio.run(tail())
+    status = str(client.get_job_status(submission_id).value)
+    log.print(f"{submission_id}: {status}")
+    return 0 if status == "SUCCEEDED" else 1
+
+
+@app.command()
+def status(
+    submission_id: Annotated[str, typer.Argument(help="The id `gen1 submit` printed.")],
+    address: ClusterOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """A submitted job's status, times and message."""
+    client = _jobs_client(address)
+    try:
+        info = client.get_job_info(submission_id)
+    except RuntimeError as e:
+        raise fail(f"{submission_id}: {e}") from None
+    facts = {"submission_id": submission_id, "status": str(info.status.value), "message": info.message,
+             "entrypoint": info.entrypoint, "start_time": info.start_time, "end_time": info.end_time,
+             "metadata": info.metadata}
+    if json_output:
+        out.print_json(json.dumps(facts, default=str))
+        return
+    for key, value in facts.items():
+        out.print(f"[bold]{key}[/]: {escape(str(value))}", soft_wrap=True)
+
+
+@app.command()
+def logs(
+    submission_id: Annotated[str, typer.Argument(help="The id `gen1 submit` printed.")],
+    address: ClusterOpt = None,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the job ends.")] = False,
+) -> None:
+    """A submitted job's log (its driver's output: the progress lines and the summary)."""
+    client = _jobs_client(address)
+    if follow:
+        raise typer.Exit(_follow(client, submission_id))
+    try:
+        out.out(client.get_job_logs(submission_id), end="", highlight=False)
+    except RuntimeError as e:
+        raise fail(f"{submission_id}: {e}") from None
+
+
