@@ -4,6 +4,7 @@ and `random_weights` saying exactly which parts are still untrained."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -68,8 +69,12 @@ def export_model(config: WorkerConfig, checkpoint_dir: str, target: str, provena
             storage.put_file_atomic(index, storage.join(target, MODEL_INDEX))
         else:
             local = os.path.abspath(target.removeprefix("file://"))
-            shutil.rmtree(local, ignore_errors=True)  # an earlier export of this run
-            os.makedirs(os.path.dirname(local), exist_ok=True)
-            shutil.copytree(folder, local)
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(os.path.join(local, MODEL_INDEX))  # not a model while it is replaced
+            os.makedirs(local, exist_ok=True)
+            for name in os.listdir(folder):  # only what the export writes: the folder may hold other things
+                shutil.rmtree(os.path.join(local, name), ignore_errors=True)
+                (shutil.copytree if os.path.isdir(os.path.join(folder, name)) else shutil.copy)(
+                    os.path.join(folder, name), os.path.join(local, name))
             shutil.copy(index, os.path.join(local, MODEL_INDEX))
     return target

@@ -55,6 +55,7 @@ class TrainOptions:
     resume: bool = False
     address: str | None = None
     max_failures: int = 3
+    model_target: str | None = None  # where the model folder goes (default OUTPUT/model)
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)  # recipe fields (customize)
 
 
@@ -227,7 +228,7 @@ def train(opts: TrainOptions, say: Callable[[str], None], progress: Callable[[Pr
     if result.checkpoint is None:
         raise RuntimeError("the run ended without a checkpoint")
     final = step_of_checkpoint(result.checkpoint.path)
-    target = storage.join(opts.output, MODEL_NAME)
+    target = opts.model_target or storage.join(opts.output, MODEL_NAME)
     with result.checkpoint.as_directory() as folder:
         export_model(config, folder, target, {**prepared.identity, "steps": final, "recipe_file": recipe.source})
     records = read_records(storage.join(opts.output, METRICS_NAME))
