@@ -46,7 +46,9 @@ def export_model(config: WorkerConfig, checkpoint_dir: str, target: str, provena
     """Write the model folder at `target` (a local folder or a URL); model_index.json, which makes a
     folder a model, is written last. Returns `target`."""
     from gen1_batch.model.loading import MODEL_INDEX, load_components, pipeline_class
+    from gen1_batch.stages.common import quiet_model_logs
 
+    quiet_model_logs()
     recipe, ref = config.plan.recipe, config.model
     components = load_components(ref, [n for n in ref.components() if n != "unet"])
     components["unet"] = trained_unet(config, checkpoint_dir)
