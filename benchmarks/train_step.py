@@ -29,7 +29,8 @@ def cpu(steps: int = 12) -> None:
             out = f"{tmp}/run{workers}"
             train(TrainOptions(recipe="tiny", data=f"{tmp}/train.jsonl", output=out, steps=steps, workers=workers,
                                overrides={"validate_every": 0}), say=lambda line: None)
-            records = [json.loads(line) for line in open(f"{out}/metrics.jsonl") if '"loss"' in line][1:]
+            with open(f"{out}/metrics.jsonl") as f:
+                records = [json.loads(line) for line in f if '"loss"' in line][1:]
             seconds = sum(r["seconds"] for r in records) / len(records)
             samples = sum(r["samples"] for r in records) / len(records)
             print(f"tiny, {workers} CPU worker(s): {seconds:.3f} s/step, {samples / seconds:.1f} samples/s "
