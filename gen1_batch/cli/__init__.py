@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from gen1_batch import __version__
-from gen1_batch.cli import cluster, edit, models, report, run
+from gen1_batch.cli import cluster, edit, models, report, run, train
 from gen1_batch.cli.common import OneLineErrors, out
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(cluster.app)
 app.add_typer(report.app)
 app.add_typer(models.app, name="models")
 app.add_typer(edit.app)
+app.add_typer(train.app)
 
 
 @app.callback(invoke_without_command=True)

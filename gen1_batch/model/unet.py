@@ -200,6 +200,9 @@ class Gen1UNet(ModelMixin, ConfigMixin):
                 return_dict=False,
             )[0]
         finally:
-            self._frames.video = None
+            # With gradient checkpointing the temporal layers run again in the backward pass and need
+            # the clips' frames and modes then too: the context stays until the next forward.
+            if not (torch.is_grad_enabled() and self.is_gradient_checkpointing):
+                self._frames.video = None
         out = out.unflatten(0, (b, f)).transpose(1, 2)
         return Gen1UNetOutput(sample=out) if return_dict else (out,)

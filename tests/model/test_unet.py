@@ -97,3 +97,24 @@ def test_the_temporal_layers_use_the_paper_layouts(unet):
     channels = conv.conv.in_channels
     assert seen["conv"] == (2 * 8 * 8, channels, 5)  # (b·h·w)×c×f
     assert seen["attention"][0] % 2 == 0 and seen["attention"][1:] == (5, attention.norm.normalized_shape[0])
+
+
+def test_gradient_checkpointing_gives_the_gradients_of_the_plain_backward_pass_in_video_mode():
+    """Checkpointed blocks run the temporal layers again in the backward pass; they must run there as
+    they did in the forward (training on GPU turns checkpointing on)."""
+    sample, structure, content = inputs(b=2, f=4)
+
+    def gradients(checkpointing: bool) -> dict[str, torch.Tensor]:
+        from gen1_batch.model.presets import build_tiny
+
+        model = build_tiny(["unet"])["unet"].train()
+        if checkpointing:
+            model.enable_gradient_checkpointing()
+        model(sample, 10, content, structure, video=torch.tensor([True, False])).sample.square().mean().backward()
+        return {n: p.grad for n, p in model.named_parameters() if p.grad is not None}
+
+    plain, checkpointed = gradients(False), gradients(True)
+    assert plain.keys() == checkpointed.keys()
+    assert any(n.startswith("temporal_") for n in plain)
+    for name in plain:
+        torch.testing.assert_close(checkpointed[name], plain[name], msg=name)

@@ -1,0 +1,131 @@
+"""The training maths of the paper, as pure functions (no Ray, no I/O).
+
+Every random choice is a function of (seed, step, rank, slot): which row a sample comes from, where
+its clip starts, its crop and flip, its content frame, t_s, content dropout, timestep and noise. So
+a run resumed from a checkpoint at step k draws exactly what an uninterrupted run draws from step
+k on, whatever the number of restarts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from gen1_batch.model.structure import MAX_STRUCTURE_LEVEL
+
+VIDEO, IMAGE = "video", "image"
+
+
+def rng(seed: int, *keys: int) -> np.random.Generator:
+    """An independent generator for one (seed, step, rank, slot, …) key."""
+    return np.random.default_rng([seed, *keys])
+
+
+def is_image_step(seed: int, step: int, image_probability: float) -> bool:
+    """Whether step `step` trains on images (1-frame clips, image mode); the same on every worker, so
+    the UNet runs the same layers everywhere and DDP's gradient buckets match."""
+    return bool(rng(seed, step, 0x1A6E).random() < image_probability)
+
+
+@dataclass(frozen=True)
+class Draw:
+    """The random choices for one sample (slot `slot` of worker `rank` at step `step`)."""
+
+    kind: str  # video | image
+    row: int  # index into the rows of that kind (or, for images with no image rows, into the videos)
+    clip_start: float  # in [0, 1): where the clip starts among the possible starts
+    crop_x: float  # in [0, 1]: where the crop is among the possible offsets
+    crop_y: float
+    flip: bool
+    content_frame: int  # which frame of the clip gives the content embedding
+    structure_level: int | None  # t_s; None: no structure input
+    drop_content: bool  # content replaced by ∅
+    timestep: int
+    noise_seed: int
+
+
+def draw(seed: int, step: int, rank: int, slot: int, *, kind: str, rows: int, frames: int, flip: bool,
+         structure: int | str, content_dropout: float, train_timesteps: int) -> Draw:
+    """The random choices of one sample; `rows` is how many rows the sample may come from."""
+    r = rng(seed, step, rank, slot)
+    if structure == "uniform":
+        level: int | None = int(r.integers(0, MAX_STRUCTURE_LEVEL + 1))
+    else:
+        r.integers(0, MAX_STRUCTURE_LEVEL + 1)  # drawn anyway, so other choices do not shift with the recipe
+        level = None if structure == "none" else int(structure)
+    return Draw(
+        kind=kind, row=int(r.integers(0, rows)), clip_start=float(r.random()), crop_x=float(r.random()),
+        crop_y=float(r.random()), flip=bool(flip and r.random() < 0.5),
+        content_frame=int(r.integers(0, frames if kind == VIDEO else 1)), structure_level=level,
+        drop_content=bool(r.random() < content_dropout), timestep=int(r.integers(0, train_timesteps)),
+        noise_seed=int(r.integers(0, 2**62)),
+    )
+
+
+def clip_frames(length: int, frames: int, stride: int, start: float) -> list[int] | None:
+    """Indices of `frames` frames `stride` apart in a video of `length` frames, starting at fraction
+    `start` of the possible starts. A video too short for the stride gets the largest stride that
+    fits; one shorter than `frames` gives None."""
+    if length < frames:
+        return None
+    stride = max(1, min(stride, (length - 1) // (frames - 1)))
+    span = (frames - 1) * stride + 1
+    first = min(int(start * (length - span + 1)), length - span)
+    return [first + i * stride for i in range(frames)]
+
+
+def cover_size(width: int, height: int, crop_w: int, crop_h: int) -> tuple[int | None, int | None]:
+    """The working size (either side None: keep the aspect) that covers a crop_w × crop_h crop."""
+    return (None, crop_h) if width * crop_h >= height * crop_w else (crop_w, None)
+
+
+def crop_and_flip(frames: np.ndarray, crop_w: int, crop_h: int, x: float, y: float, flip: bool) -> np.ndarray:
+    """A crop_w × crop_h window of f×h×w×c frames at fractions (x, y) of the free room, mirrored if `flip`."""
+    h, w = frames.shape[1:3]
+    if h < crop_h or w < crop_w:
+        raise ValueError(f"frames of {w}×{h} are smaller than the crop {crop_w}×{crop_h}")
+    top, left = round(y * (h - crop_h)), round(x * (w - crop_w))
+    out = frames[:, top: top + crop_h, left: left + crop_w]
+    return np.ascontiguousarray(out[:, :, ::-1] if flip else out)
+
+
+def noise_like(latents: torch.Tensor, noise_seed: int) -> torch.Tensor:
+    generator = torch.Generator("cpu").manual_seed(noise_seed)
+    return torch.randn(latents.shape, generator=generator, dtype=torch.float32).to(latents.device, latents.dtype)
+
+
+def noisy_and_target(latents: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor,
+                     alphas_cumprod: torch.Tensor, prediction_type: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """z_t = √ᾱ_t·z₀ + √(1−ᾱ_t)·ε, and what the network learns to predict: ε, or v = √ᾱ_t·ε − √(1−ᾱ_t)·z₀
+    (diffusers' convention). latents, noise: b×…; timesteps: b."""
+    a = alphas_cumprod.to(latents.device, torch.float32)[timesteps].view(-1, *[1] * (latents.ndim - 1))
+    sqrt_a, sqrt_1a = a.sqrt(), (1 - a).sqrt()
+    noisy = sqrt_a * latents + sqrt_1a * noise
+    if prediction_type == "epsilon":
+        target = noise
+    elif prediction_type == "v_prediction":
+        target = sqrt_a * noise - sqrt_1a * latents
+    else:
+        raise ValueError(f"cannot train a {prediction_type!r} scheduler; use epsilon or v_prediction")
+    return noisy.to(latents.dtype), target.to(latents.dtype)
+
+
+def content_of(embeddings: torch.Tensor, frame: int, drop: bool) -> torch.Tensor:
+    """The content c of a sample: the CLIP image embedding of one frame, or ∅ — zero, the null content
+    the pipeline samples with (Gen1Pipeline.encode_content) — when dropped."""
+    c = embeddings[frame]
+    return torch.zeros_like(c) if drop else c
+
+
+def learning_rate(base: float, step: int, warmup: int) -> float:
+    """Linear warm-up to `base`, then constant (a resumed run gets the same rate at the same step)."""
+    return base * min(1.0, (step + 1) / warmup) if warmup > 0 else base
+
+
+@torch.no_grad()
+def ema_update(ema: list[torch.Tensor], params: list[torch.Tensor], decay: float) -> None:
+    """ema ← decay·ema + (1 − decay)·θ."""
+    for e, p in zip(ema, params, strict=True):
+        e.mul_(decay).add_(p.detach().to(e.dtype), alpha=1 - decay)

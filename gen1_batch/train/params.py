@@ -1,0 +1,72 @@
+"""Parameter groups a recipe names in `trains`, by parameter name in the Gen-1 UNet (unet.py):
+the image UNet is `spatial.*`, the temporal layers `temporal_convs.*` and `temporal_attentions.*`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+# name -> (what it is, which parameter names it holds)
+GROUPS: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "all": ("every parameter of the UNet", lambda n: True),
+    "spatial": ("the image UNet (every layer that is not temporal)", lambda n: n.startswith("spatial.")),
+    "temporal": ("the temporal convolutions and attentions",
+                 lambda n: n.startswith(("temporal_convs.", "temporal_attentions."))),
+    "cross_attention": ("the spatial cross-attention layers, where the content embedding enters",
+                        lambda n: n.startswith("spatial.") and ".attn2." in n),
+    "cross_attention_kv": ("the cross-attention keys and values only (the layers that read the content)",
+                           lambda n: n.startswith("spatial.") and (".attn2.to_k." in n or ".attn2.to_v." in n)),
+    "structure_input": ("the input convolution, whose added channels read the structure latent",
+                        lambda n: n.startswith("spatial.conv_in.")),
+}
+
+# The parts `random_weights` names (settings.DEFAULT_SETTINGS), and the groups that train each one whole.
+RANDOM_PARTS: dict[str, tuple[str, ...]] = {
+    "unet": ("all",),
+    "unet.temporal": ("all", "temporal"),
+    "unet.structure_input": ("all", "spatial", "structure_input"),
+}
+
+
+def group_parameter_names(model: torch.nn.Module, groups: tuple[str, ...] | list[str]) -> list[str]:
+    """Names of the parameters in any of `groups`, in the model's order."""
+    tests = [GROUPS[g][1] for g in groups]
+    return [name for name, _ in model.named_parameters() if any(test(name) for test in tests)]
+
+
+def select_trainable(model: torch.nn.Module, groups: tuple[str, ...] | list[str]) -> list[torch.nn.Parameter]:
+    """Set requires_grad on exactly the parameters of `groups` (and off on all others); returns them."""
+    chosen = set(group_parameter_names(model, groups))
+    trainable = []
+    for name, p in model.named_parameters():
+        p.requires_grad_(name in chosen)
+        if name in chosen:
+            trainable.append(p)
+    if not trainable:
+        raise ValueError(f"the groups {', '.join(groups)} hold no parameters of this model")
+    return trainable
+
+
+def lora_target_modules(model: torch.nn.Module, groups: tuple[str, ...] | list[str]) -> list[str]:
+    """The linear layers (by module name) inside `groups`, for LoRA adapters."""
+    names = set(group_parameter_names(model, groups))
+    return [name for name, m in model.named_modules()
+            if isinstance(m, torch.nn.Linear) and f"{name}.weight" in names]
+
+
+def still_random(random_weights: list[str], components: tuple[str, ...], trained: tuple[str, ...]) -> list[str]:
+    """`random_weights` after training the UNet groups `trained`: "all" is spelled out as the model's
+    networks, a part trained whole leaves the list, and a random UNet trained only in part says which
+    part was trained."""
+    networks = [c for c in components if c not in ("scheduler", "tokenizer", "prior_scheduler")]
+    parts = [p for name in random_weights for p in (networks if name == "all" else [name])]
+    out = []
+    for part in dict.fromkeys(parts):
+        if part in RANDOM_PARTS and any(g in RANDOM_PARTS[part] for g in trained):
+            continue
+        if part == "unet":
+            out.append(f"unet except {'+'.join(trained)}")
+            continue
+        out.append(part)
+    return out

@@ -1,0 +1,174 @@
+"""Recipes: one training stage each, as a versioned TOML file in gen1_batch/train/recipes/ (or any path).
+
+A recipe says what model it starts from, what trains (parameter groups, see params.py), how the
+data is sampled (the paper's clip length, frame stride, image probability, t_s, content dropout),
+the optimiser and how often to checkpoint and validate. Its `[paper]` table records the scale the
+paper ran at, for reading beside ours; it changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import tomllib  # Python 3.11+, what the project is tested on
+
+RECIPE_FORMAT = 1
+# What a recipe's `target` may train. The engine trains the Gen-1 UNet; the next issue's small
+# models (autoencoder, depth estimator, CLIP, prior) get their own objectives under the same format.
+TARGETS = ("unet",)
+PLANNED_TARGETS = ("vae", "depth_estimator", "image_encoder", "prior")
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    width: int = 448  # crop size, pixels
+    height: int = 256
+    frames: int = 8  # frames per clip
+    frame_stride: int = 4  # source frames between clip frames
+    image_probability: float = 0.125  # chance a step is a batch of images (1-frame clips, image mode)
+    structure: int | str = "uniform"  # t_s per clip: "uniform" (0-7), a fixed level, or "none" (no depth input)
+    content_dropout: float = 0.1  # chance the content is replaced by the null content ∅
+    flip: bool = True  # random horizontal flips
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    description: str
+    base_model: str  # the model a run starts from unless --model says otherwise
+    trains: tuple[str, ...]  # parameter groups (params.GROUPS)
+    steps: int
+    version: int = 1
+    format: int = RECIPE_FORMAT
+    target: str = "unet"
+    batch_size: int = 1  # samples per worker per step
+    learning_rate: float = 1e-5
+    weight_decay: float = 1e-2
+    betas: tuple[float, float] = (0.9, 0.999)
+    warmup_steps: int = 0
+    grad_clip: float = 1.0
+    ema_decay: float = 0.0  # 0: no EMA weights
+    lora_rank: int = 0  # >0: train LoRA adapters on the groups' linear layers (merged into the output)
+    seed: int = 0
+    checkpoint_every: int = 500
+    validate_every: int = 0  # 0: never
+    keep_checkpoints: int = 3
+    data: DataSpec = field(default_factory=DataSpec)
+    paper: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # the file it was read from
+
+    def replace(self, **changes: Any) -> Recipe:
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def recipe_files() -> dict[str, Any]:
+    """The packaged recipes by name."""
+    folder = resources.files("gen1_batch.train") / "recipes"
+    return {p.name.removesuffix(".toml"): p for p in sorted(folder.iterdir(), key=lambda p: p.name)
+            if p.name.endswith(".toml")}
+
+
+def list_recipes() -> dict[str, str]:
+    """Name -> one-line description of every packaged recipe."""
+    return {name: load_recipe(name).description for name in recipe_files()}
+
+
+def load_recipe(spec: str) -> Recipe:
+    """A packaged recipe by name, or a recipe file by path."""
+    files = recipe_files()
+    if spec in files:
+        source, text = f"recipe {spec}", files[spec].read_text()
+    elif spec.endswith(".toml") and Path(spec).is_file():
+        source, text = spec, Path(spec).read_text()
+    else:
+        raise RecipeError(f"{spec!r} is not a recipe ({', '.join(files)}) or a recipe file (.toml)")
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise RecipeError(f"{source}: not valid TOML ({e})") from None
+    return parse_recipe(raw, source)
+
+
+def _typed(source: str, key: str, value: Any, default: Any) -> Any:
+    """`value` converted to the type of the field's default, or a RecipeError naming the key."""
+    kind = type(default)
+    if isinstance(default, tuple):
+        if not isinstance(value, list):
+            raise RecipeError(f"{source}: {key} must be a list, got {value!r}")
+        return tuple(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if key.endswith("structure"):
+        return value
+    if kind is not type(value):
+        raise RecipeError(f"{source}: {key} must be {kind.__name__}, got {value!r}")
+    return value
+
+
+def parse_recipe(raw: dict[str, Any], source: str = "recipe") -> Recipe:
+    raw = dict(raw)
+    data_raw = raw.pop("data", {})
+    paper = raw.pop("paper", {})
+    defaults = {f.name: f for f in dataclasses.fields(Recipe)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in defaults or key in ("data", "paper", "source"):
+            raise RecipeError(f"{source}: unknown key {key!r}")
+        f = defaults[key]
+        default = f.default if f.default is not dataclasses.MISSING else None
+        values[key] = _typed(source, key, value, default) if default is not None else (
+            tuple(value) if key == "trains" else value)
+    data_values = {}
+    data_fields = {f.name: f.default for f in dataclasses.fields(DataSpec)}
+    for key, value in data_raw.items():
+        if key not in data_fields:
+            raise RecipeError(f"{source}: unknown key data.{key}")
+        data_values[key] = _typed(source, f"data.{key}", value, data_fields[key])
+    missing = [k for k in ("name", "description", "base_model", "trains", "steps") if k not in values]
+    if missing:
+        raise RecipeError(f"{source}: missing {', '.join(missing)}")
+    recipe = Recipe(**values, data=DataSpec(**data_values), paper=paper, source=source)
+    check_recipe(recipe)
+    return recipe
+
+
+def check_recipe(recipe: Recipe) -> None:
+    """The rules every recipe (and every command-line override of one) must follow."""
+    from gen1_batch.model.structure import MAX_STRUCTURE_LEVEL
+    from gen1_batch.train.params import GROUPS
+
+    src, d = recipe.source or recipe.name, recipe.data
+    problems = []
+    if recipe.format != RECIPE_FORMAT:
+        problems.append(f"format {recipe.format} is not {RECIPE_FORMAT}, the format this gen1 reads")
+    if recipe.target not in TARGETS:
+        planned = " (planned: the next issue's small models)" if recipe.target in PLANNED_TARGETS else ""
+        problems.append(f"target {recipe.target!r} cannot be trained yet{planned}; this engine trains "
+                        f"{', '.join(TARGETS)}")
+    unknown = [g for g in recipe.trains if g not in GROUPS]
+    if unknown or not recipe.trains:
+        problems.append(f"trains names {', '.join(unknown) or 'nothing'}; the groups are {', '.join(GROUPS)}")
+    if recipe.steps < 1 or recipe.batch_size < 1 or recipe.checkpoint_every < 1:
+        problems.append("steps, batch_size and checkpoint_every must be at least 1")
+    if not 0 <= d.image_probability <= 1 or not 0 <= d.content_dropout <= 1:
+        problems.append("data.image_probability and data.content_dropout must be from 0 to 1")
+    if d.frames < 2 or d.frame_stride < 1:
+        problems.append("data.frames must be at least 2 and data.frame_stride at least 1")
+    if not (d.structure in ("uniform", "none") or (isinstance(d.structure, int)
+                                                  and 0 <= d.structure <= MAX_STRUCTURE_LEVEL)):
+        problems.append(f"data.structure must be 'uniform', 'none' or 0..{MAX_STRUCTURE_LEVEL}, got {d.structure!r}")
+    if not 0 <= recipe.ema_decay < 1:
+        problems.append("ema_decay must be from 0 (off) to below 1")
+    if problems:
+        raise RecipeError(f"{src}: " + "; ".join(problems))

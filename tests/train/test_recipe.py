@@ -1,0 +1,59 @@
+import pytest
+
+from gen1_batch.model.presets import build_tiny
+from gen1_batch.train.params import GROUPS, group_parameter_names, select_trainable, still_random
+from gen1_batch.train.recipe import RecipeError, load_recipe, parse_recipe, recipe_files
+
+
+@pytest.fixture(scope="module")
+def unet():
+    return build_tiny(["unet"])["unet"]
+
+
+@pytest.mark.parametrize("name", list(recipe_files()))
+def test_each_recipe_trains_exactly_the_parameters_it_names(unet, name):
+    recipe = load_recipe(name)
+    trainable = select_trainable(unet, recipe.trains)
+    named = set(group_parameter_names(unet, recipe.trains))
+    assert {n for n, p in unet.named_parameters() if p.requires_grad} == named
+    assert len(trainable) == len(named) > 0
+
+
+def test_groups_hold_what_their_names_say(unet):
+    names = [n for n, _ in unet.named_parameters()]
+    temporal = group_parameter_names(unet, ["temporal"])
+    assert temporal and all(n.startswith("temporal_") for n in temporal)
+    kv = group_parameter_names(unet, ["cross_attention_kv"])
+    assert kv and set(kv) < set(group_parameter_names(unet, ["cross_attention"]))
+    assert group_parameter_names(unet, ["structure_input"]) == ["spatial.conv_in.weight", "spatial.conv_in.bias"]
+    assert group_parameter_names(unet, ["all"]) == names
+    assert set(GROUPS) >= {"all", "temporal", "cross_attention_kv", "structure_input"}
+
+
+def test_random_weights_after_training_name_exactly_what_is_still_untrained():
+    components = ("vae", "unet", "scheduler", "depth_estimator", "image_encoder", "text_encoder", "tokenizer",
+                  "prior", "prior_scheduler")
+    assert still_random(["all"], components, ("all",)) == ["vae", "depth_estimator", "image_encoder",
+                                                          "text_encoder", "prior"]
+    assert still_random(["unet.temporal", "unet.structure_input"], components, ("temporal",)) == [
+        "unet.structure_input"]
+    assert still_random(["unet.temporal", "unet.structure_input"], components, ("all",)) == []
+    assert still_random(["all"], components, ("temporal",))[1] == "unet except temporal"
+
+
+def test_a_recipe_with_an_unknown_key_or_group_is_refused_naming_it():
+    with pytest.raises(RecipeError, match="unknown key 'stpes'"):
+        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "stpes": 3})
+    with pytest.raises(RecipeError, match="trains names wings"):
+        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["wings"], "steps": 3})
+    with pytest.raises(RecipeError, match="planned"):
+        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
+                      "target": "vae"})
+
+
+def test_the_gen1_sd15_recipes_are_the_papers_four_stages_with_its_scale():
+    stages = [load_recipe(n) for n in recipe_files() if n.startswith("gen1-sd15-")]
+    assert [r.steps for r in stages] == [15000, 75000, 25000, 10000]
+    assert [r.data.structure for r in stages] == ["none", "none", 0, "uniform"]
+    assert stages[0].data.image_probability == 1.0 and stages[1].data.image_probability == 0.125
+    assert all((r.data.width, r.data.height, r.data.frames, r.data.frame_stride) == (448, 256, 8, 4) for r in stages)
