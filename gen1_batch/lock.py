@@ -37,7 +37,7 @@ def lease_seconds() -> float:
 
 
 def _iso(epoch: float) -> str:
-    return dt.datetime.fromtimestamp(epoch, dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
 
 
 def describe(holder: dict[str, Any], now: float | None = None) -> str:

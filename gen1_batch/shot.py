@@ -18,7 +18,6 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError
 
 from gen1_batch import storage
 from gen1_batch.layout import JOB_FILES
@@ -56,8 +55,8 @@ class DefaultIs:
     text: str
 
 
-def _fail(message: str) -> PydanticCustomError:
-    return PydanticCustomError("gen1", message)
+def _fail(message: str) -> ValueError:
+    return ValueError(message)  # pydantic reports it as "Value error, <message>"; _reason says the message
 
 
 def _no_bool(value: Any) -> Any:
@@ -313,7 +312,7 @@ def check_value(name: str, value: Any) -> tuple[Any, str | None]:
 
 def _reason(name: str, error: Mapping[str, Any], value: Any) -> str:
     kind_of = error["type"]
-    if kind_of == "gen1" or kind_of == "value_error":
+    if kind_of == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     if kind_of in ("greater_than_equal", "less_than_equal", "multiple_of", "literal_error"):
         return f"must be {rule(name)}, got {value!r}"

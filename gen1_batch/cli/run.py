@@ -133,7 +133,7 @@ def run(
         _print_plan(planned, job, json_output)
         return
 
-    started_at = dt.datetime.now(dt.timezone.utc)
+    started_at = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
     reports: dict[str, dict[str, Any]] = {}
     interrupted = False

@@ -89,7 +89,7 @@ def shot_report(*, shot: Shot, job: JobConfig, error: dict[str, str] | None, vid
         "timeline": timeline or {},  # when each stage finished with the shot (Unix seconds)
         "job": {"manifest": job.manifest, "output": job.output, "gen1_version": __version__,
                 "host": socket.gethostname()},
-        "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 
 

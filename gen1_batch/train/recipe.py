@@ -9,12 +9,11 @@ paper ran at, for reading beside ours; it changes nothing.
 from __future__ import annotations
 
 import dataclasses
+import tomllib  # Python 3.11+, what the project is tested on
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import tomllib  # Python 3.11+, what the project is tested on
 
 RECIPE_FORMAT = 1
 # What a recipe's `target` may train. The engine trains the Gen-1 UNet; the next issue's small
