@@ -58,3 +58,8 @@ PIPELINES: dict[str, dict[str, Any]] = {
     },
 }
 COMPONENTS = PIPELINES["Gen1Pipeline"]["components"]
+
+
+def default_stride(length: int) -> int:
+    """Windows overlap by half unless told otherwise."""
+    return max(1, length // 2)
