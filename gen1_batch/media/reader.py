@@ -47,6 +47,20 @@ class MediaError(ShotError):
     """A source that cannot be used; the message names the file and, where known, the frame."""
 
 
+def read_file(url: str) -> bytes:
+    """A source file's bytes (a sequence frame, an image prompt); a MediaError naming the file when it
+    is missing, empty or out of reach."""
+    try:
+        data = storage.read_bytes(url)
+    except FileNotFoundError:
+        raise MediaError(f"{url}: file not found") from None
+    except storage.StorageError as e:
+        raise MediaError(str(e)) from None
+    if not data:
+        raise MediaError(f"{url}: empty file")
+    return data
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     """What a shot's source range is: the writer reproduces its frames, rate, size and timecode."""
@@ -445,14 +459,7 @@ def _sequence_frame(path: str, number: int, demuxer: str, first: av.VideoFrame |
                     ) -> tuple[av.VideoFrame, bytes]:
     """One frame file, decoded; a MediaError naming the file if it is missing, empty, unreadable or
     of another size than the sequence's first frame."""
-    try:
-        data = storage.read_bytes(path)
-    except FileNotFoundError:
-        raise MediaError(f"{path}: frame {number} is missing") from None
-    except storage.StorageError as e:
-        raise MediaError(str(e)) from None
-    if not data:
-        raise MediaError(f"{path}: frame {number} is an empty file")
+    data = read_file(path)
     try:
         with av.open(io.BytesIO(data), format=demuxer) as container:
             frame = next(container.decode(video=0))
@@ -534,7 +541,7 @@ def probe(url: str) -> dict[str, Any]:
         numbers = list(seq.frames) if seq.frames else sequences.frames_on_disk(seq)
         if not numbers:
             raise MediaError(f"{seq.pattern()}: no frames found")
-        with av.open(io.BytesIO(storage.read_bytes(seq.path(numbers[0]))),
+        with av.open(io.BytesIO(read_file(seq.path(numbers[0]))),
                      format=sequences.SEQUENCE_FORMATS[seq.extension]) as c:
             frame = next(c.decode(video=0))
         return {"url": seq.pattern(), "codec": seq.extension[1:], "width": frame.width, "height": frame.height,
