@@ -8,7 +8,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from gen1_batch.model.presets.gen1_sd15 import SD15
-from gen1_batch.model.presets.tiny import TINY_CONFIGS, build_seeded, tiny_tokenizer
+from gen1_batch.model.presets.tiny import (
+    TINY_CONFIGS,
+    build_seeded,
+    randomize_zero_weights,
+    tiny_text_config,
+    tiny_tokenizer,
+)
 from gen1_batch.model.settings import PIPELINES
 
 MOTION_COMPONENTS = PIPELINES["MotionDepthPipeline"]["components"]
@@ -51,10 +57,8 @@ def _motion_scheduler():
 
 def build_tiny_animatediff(names: Iterable[str] | None = None, random_init: bool = True) -> dict[str, Any]:
     """The AnimateDiff + depth ControlNet + IP-Adapter backend at toy size, seeded random weights."""
-    import torch
     from diffusers import AutoencoderKL, ControlNetModel, MotionAdapter, UNet2DConditionModel, UNetMotionModel
     from transformers import (
-        CLIPTextConfig,
         CLIPTextModel,
         CLIPVisionConfig,
         CLIPVisionModelWithProjection,
@@ -66,8 +70,7 @@ def build_tiny_animatediff(names: Iterable[str] | None = None, random_init: bool
 
     c = TINY_CONFIGS
     names = list(names or MOTION_COMPONENTS)
-    tokenizer = tiny_tokenizer(c["tokenizer"]["model_max_length"])
-    vocab = tokenizer.get_vocab()
+    tokenizer = tiny_tokenizer()
 
     def image_unet() -> UNet2DConditionModel:
         return UNet2DConditionModel(**{**c["unet"], "in_channels": 4})
@@ -77,10 +80,7 @@ def build_tiny_animatediff(names: Iterable[str] | None = None, random_init: bool
                                 motion_mid_block_layers_per_block=1, motion_num_attention_heads=2,
                                 motion_norm_num_groups=8, motion_max_seq_length=32)
         model = UNetMotionModel.from_unet2d(image_unet(), adapter)
-        # AnimateDiff starts its motion modules at zero output; a random model should mix frames.
-        for name, p in model.named_parameters():
-            if "motion_modules" in name and p.ndim > 1 and not p.abs().any():
-                torch.nn.init.normal_(p, std=0.05)
+        randomize_zero_weights(p for name, p in model.named_parameters() if "motion_modules" in name)
         return model
 
     def ip_adapter() -> IPAdapterWeights:
@@ -95,9 +95,7 @@ def build_tiny_animatediff(names: Iterable[str] | None = None, random_init: bool
         "depth_estimator": lambda: DPTForDepthEstimation(DPTConfig(**c["depth_estimator"])),
         "image_encoder": lambda: CLIPVisionModelWithProjection(CLIPVisionConfig(**{**c["image_encoder"],
                                                                                   "projection_dim": 16})),
-        "text_encoder": lambda: CLIPTextModel(CLIPTextConfig(
-            vocab_size=len(vocab), bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
-            pad_token_id=vocab["<|endoftext|>"], **c["text_encoder"])),
+        "text_encoder": lambda: CLIPTextModel(tiny_text_config(tokenizer)),
         "tokenizer": lambda: tokenizer,
         "ip_adapter": ip_adapter,
     }

@@ -80,7 +80,7 @@ def build_gen1_sd15(names: Iterable[str] | None = None, random_init: bool = Fals
             out[name] = (CLIPTextModelWithProjection(CLIPTextConfig(**CLIP_L_TEXT_CONFIG)) if random_init
                          else CLIPTextModelWithProjection.from_pretrained(KARLO, subfolder="text_encoder"))
         elif name == "tokenizer":
-            out[name] = (tiny_tokenizer(77) if random_init
+            out[name] = (tiny_tokenizer(CLIP_L_TEXT_CONFIG["max_position_embeddings"]) if random_init
                          else CLIPTokenizer.from_pretrained(KARLO, subfolder="tokenizer"))
         elif name == "prior":
             out[name] = (PriorTransformer(**KARLO_PRIOR_CONFIG) if random_init

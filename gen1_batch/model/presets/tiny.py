@@ -53,7 +53,7 @@ TINY_SETTINGS: dict[str, Any] = {
 }
 
 
-def tiny_tokenizer(model_max_length: int = 32):
+def tiny_tokenizer(model_max_length: int = TINY_CONFIGS["tokenizer"]["model_max_length"]):
     """A character-level CLIP tokenizer built in memory: CLIP's byte alphabet, no merges."""
     from tokenizers.pre_tokenizers import ByteLevel
     from transformers import CLIPTokenizer
@@ -66,6 +66,26 @@ def tiny_tokenizer(model_max_length: int = 32):
     tokenizer = CLIPTokenizer(vocab=vocab, merges=[])
     tokenizer.model_max_length = model_max_length
     return tokenizer
+
+
+def tiny_text_config(tokenizer: Any) -> Any:
+    """The toy CLIP text tower's config, with the tokenizer's vocabulary and special tokens."""
+    from transformers import CLIPTextConfig
+
+    vocab = tokenizer.get_vocab()
+    return CLIPTextConfig(vocab_size=len(vocab), bos_token_id=vocab["<|startoftext|>"],
+                          eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<|endoftext|>"],
+                          **TINY_CONFIGS["text_encoder"])
+
+
+def randomize_zero_weights(parameters: Iterable[Any]) -> None:
+    """Random values for weight matrices that start at zero (temporal layers and motion modules start
+    as the identity), so that a model with random weights mixes frames too."""
+    import torch
+
+    for p in parameters:
+        if p.ndim > 1 and not p.abs().any():
+            torch.nn.init.normal_(p, std=0.05)
 
 
 def build_seeded(builders: dict[str, Any], names: Iterable[str], namespace: str = "") -> dict[str, Any]:
@@ -87,10 +107,8 @@ def build_seeded(builders: dict[str, Any], names: Iterable[str], namespace: str 
 
 def build_tiny(names: Iterable[str] | None = None, random_init: bool = True) -> dict[str, Any]:
     """Tiny components with seeded random weights; each component's weights depend only on its name."""
-    import torch
     from diffusers import AutoencoderKL, DDIMScheduler, PriorTransformer, UnCLIPScheduler
     from transformers import (
-        CLIPTextConfig,
         CLIPTextModelWithProjection,
         CLIPVisionConfig,
         CLIPVisionModelWithProjection,
@@ -102,15 +120,11 @@ def build_tiny(names: Iterable[str] | None = None, random_init: bool = True) -> 
 
     c = TINY_CONFIGS
     names = list(names or COMPONENTS)
-    tokenizer = tiny_tokenizer(c["tokenizer"]["model_max_length"])
-    vocab = tokenizer.get_vocab()
+    tokenizer = tiny_tokenizer()
 
     def unet() -> Gen1UNet:
         model = Gen1UNet(dict(c["unet"]), structure_channels=4, temporal_head_dim=8, max_frames=32)
-        # A random model should mix frames too: give the zero-initialised temporal outputs weights.
-        for p in model.temporal_parameters():
-            if p.ndim > 1 and not p.abs().any():
-                torch.nn.init.normal_(p, std=0.05)
+        randomize_zero_weights(model.temporal_parameters())
         return model
 
     builders: dict[str, Callable[[], Any]] = {
@@ -119,9 +133,7 @@ def build_tiny(names: Iterable[str] | None = None, random_init: bool = True) -> 
         "scheduler": lambda: DDIMScheduler(**c["scheduler"]),
         "depth_estimator": lambda: DPTForDepthEstimation(DPTConfig(**c["depth_estimator"])),
         "image_encoder": lambda: CLIPVisionModelWithProjection(CLIPVisionConfig(**c["image_encoder"])),
-        "text_encoder": lambda: CLIPTextModelWithProjection(CLIPTextConfig(
-            vocab_size=len(vocab), bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"],
-            pad_token_id=vocab["<|endoftext|>"], **c["text_encoder"])),
+        "text_encoder": lambda: CLIPTextModelWithProjection(tiny_text_config(tokenizer)),
         "tokenizer": lambda: tokenizer,
         "prior": lambda: PriorTransformer(**c["prior"]),
         "prior_scheduler": lambda: UnCLIPScheduler(**c["prior_scheduler"]),
