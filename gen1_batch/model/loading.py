@@ -18,9 +18,8 @@ from typing import Any
 from gen1_batch import storage
 from gen1_batch.errors import describe, network_cause
 from gen1_batch.model.presets import PRESETS
-from gen1_batch.model.settings import DEFAULT_SETTINGS, PIPELINES
+from gen1_batch.model.settings import DEFAULT_SETTINGS, MODEL_INDEX, PIPELINES, pipeline_class
 
-MODEL_INDEX = "model_index.json"
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?", re.ASCII)  # matched whole (fullmatch)
 CACHE_DIR = os.environ.get("GEN1_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gen1-batch"))
 
@@ -206,10 +205,6 @@ def load_pipeline(spec: str | ModelRef, names: list[str] | tuple[str, ...] | Non
     ref = spec if isinstance(spec, ModelRef) else describe_model(spec)
     pipe = pipeline_class(ref.pipeline)(**load_components(ref, names), settings=ref.settings)
     return pipe.to(*device_and_dtype(device, dtype))
-
-
-def pipeline_class(name: str) -> type:
-    return getattr(importlib.import_module(PIPELINES[name]["module"]), name)
 
 
 def fingerprint(components: dict[str, Any]) -> dict[str, str]:

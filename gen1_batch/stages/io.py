@@ -14,7 +14,7 @@ from gen1_batch.config import JobConfig
 from gen1_batch.fingerprint import record_files, shot_sources
 from gen1_batch.manifest import Shot
 from gen1_batch.media import VideoInfo, check_timing, read_image, read_video, write_output
-from gen1_batch.report.artifacts import write_artifacts
+from gen1_batch.media.preview import write_artifacts
 from gen1_batch.report.html import SHOT_PAGE, shot_page
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
 from gen1_batch.stages.common import (
@@ -83,7 +83,11 @@ def write_shot(row: dict[str, Any], job: JobConfig) -> dict[str, Any]:
     try:
         if video:
             info = VideoInfo.from_dict(video)
-            artifacts = write_artifacts(folder, row, info.layout, info.frame_start, info.fps, output)
+            artifacts = write_artifacts(
+                folder, frames=row["frames"], depth=row["depth"], edited=row["edited"] if row["edited"].size else None,
+                reference=row["reference"] if row["reference"].size else None, layout=info.layout,
+                first_frame=info.frame_start, fps=info.fps, output_url=output["url"] if output else None,
+                output_format=shot.output_format)
     except Exception as e:  # a report picture that cannot be made must not fail a finished edit
         artifact_error = describe_error(e)
     report = shot_report(

@@ -12,8 +12,8 @@ from gen1_batch.config import JobConfig
 from gen1_batch.manifest import Shot
 from gen1_batch.media.canvas import crop
 from gen1_batch.media.reader import VideoInfo
+from gen1_batch.model import metrics
 from gen1_batch.model.windows import WindowSpec, describe_plan
-from gen1_batch.report import metrics
 from gen1_batch.stages.common import (
     add_fingerprints,
     pack_arrays,
@@ -76,7 +76,7 @@ class ContentStage(ModelStage):
 
 
 class MetricsStage(ModelStage):
-    """Frame consistency, prompt consistency and structure error of the edit (report.metrics)."""
+    """Frame consistency, prompt consistency and structure error of the edit (model.metrics)."""
 
     name = "metrics"
 
