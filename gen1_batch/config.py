@@ -85,5 +85,5 @@ class JobConfig:
     resources: dict[str, StageResources] = field(default_factory=dict)
     retries: int = 2  # restarts of a crashed worker, and retries of the shot it held
     device: str | None = None  # force "cpu" or "cuda"; default: CUDA where the actor has a GPU
-    dtype: str = "auto"  # float16 on CUDA, float32 on CPU; or "float32", "bfloat16", ...
+    dtype: str = "auto"  # bfloat16 on a GPU with it (else float16), float32 on CPU; or "float32", ...
     max_batch: int | None = None  # clips per UNet call in the diffusion stage (default: the model's)

@@ -190,12 +190,15 @@ def load_components(spec: str | ModelRef, names: list[str] | tuple[str, ...] | N
 
 
 def device_and_dtype(device: str | None = None, dtype: str | None = None):
-    """The device (CUDA when present) and dtype (float16 on CUDA, float32 on CPU) unless given."""
+    """The device (CUDA when present) and dtype unless given: bfloat16 on a GPU that has it (the
+    range of float32: no overflow in attention), float16 on older GPUs, float32 on the CPU."""
     import torch
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype in (None, "auto"):
-        return device, torch.float16 if device.startswith("cuda") else torch.float32
+        if not device.startswith("cuda"):
+            return device, torch.float32
+        return device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return device, getattr(torch, dtype)
 
 
