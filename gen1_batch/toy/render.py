@@ -19,6 +19,7 @@ WALL_Z = 4.5
 LIGHT = np.array([-0.45, 0.8, -0.4]) / np.linalg.norm([-0.45, 0.8, -0.4])
 AMBIENT = 0.38  # shade = AMBIENT + (1 - AMBIENT)·max(0, n·l): never clips a pale tint
 OBJECT_PERIODS = 2.0  # pattern periods across an object's width
+DOT_RADIUS = 0.25  # in periods: dots cover π·0.25² ≈ 20% of a surface, checks and stripes half
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def pattern_mask(pattern: str, a: np.ndarray, b: np.ndarray, period_a: float, pe
     if pattern == "checks":
         return (np.floor(2 * u) + np.floor(2 * v)) % 2 == 1
     if pattern == "dots":
-        return (u % 1 - 0.5) ** 2 + (v % 1 - 0.5) ** 2 < 0.3**2
+        return (u % 1 - 0.5) ** 2 + (v % 1 - 0.5) ** 2 < DOT_RADIUS**2
     raise ValueError(f"unknown pattern {pattern!r}")
 
 
