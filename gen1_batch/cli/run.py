@@ -86,8 +86,10 @@ def run(
                                                  "Default: GPUs when the cluster has them.")] = [],  # noqa: B006
     retries: Annotated[int, typer.Option(min=0, help="Restarts of a crashed worker, and retries of its shot.")] = 2,
     device: Annotated[str | None, typer.Option(help="Force the model device: cpu or cuda.")] = None,
-    max_batch: Annotated[int | None, typer.Option(min=1, help="Clips (window × guidance pass) per UNet call; "
-                                                              "lower it if a GPU runs out of memory.")] = None,
+    max_batch: Annotated[int | None, typer.Option(min=1, help="Video clips (window × guidance pass) per UNet "
+                                                              "call, and that many windows' frames per image-pass "
+                                                              "call; lower it if a GPU runs out of memory. Default: "
+                                                              "the model's.")] = None,
     threshold: ThresholdOpt = DEFAULT_THRESHOLD,
     wait_for_lock: Annotated[bool, typer.Option("--wait-for-lock", help="If another run is writing to the "
                                                 "output, wait until it is done instead of stopping.")] = False,
