@@ -90,7 +90,7 @@ def _checked_shots(manifest: str, settings: dict[str, Any], **flags: Any) -> lis
 
 
 def _parse_stage_options(values: list[str], option: str, cast: type) -> dict[str, Any]:
-    from gen1_batch.config import MODEL_STAGES
+    from gen1_batch.stages.spec import MODEL_STAGES
 
     parsed = {}
     for value in values:
@@ -550,7 +550,7 @@ def report(
     """Per-shot status, metrics, timings and errors of a job, read from its shots' reports (the same
     as index.html, in the terminal)."""
     from gen1_batch.report.summary import collect_reports, result_row, write_index
-    from gen1_batch.stages.common import STAGES
+    from gen1_batch.stages.spec import STAGES
 
     try:
         reports, unreadable = collect_reports(output)

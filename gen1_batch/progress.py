@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gen1_batch.report.schema import SUCCEEDED
-from gen1_batch.stages.common import STAGES
+from gen1_batch.stages.spec import STAGES
 
 
 class JobProgress:

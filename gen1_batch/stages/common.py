@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from gen1_batch.errors import describe as describe_error  # one line, the same as the CLI's
+from gen1_batch.stages.spec import STAGES
 
 OK, FAILED = "ok", "failed"
-STAGES = ("decode", "depth", "content", "diffusion", "metrics", "write")
 
 # Heavy columns and their empty value, for failed rows.
 EMPTY: dict[str, Callable[[], np.ndarray]] = {

@@ -20,7 +20,6 @@ from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
 from gen1_batch.stages.common import (
     FAILED,
     OK,
-    STAGES,
     batch_of,
     describe_error,
     initial_row,
@@ -28,6 +27,7 @@ from gen1_batch.stages.common import (
     rows_of,
     run_stage,
 )
+from gen1_batch.stages.spec import STAGES
 
 
 def decode(batch: dict[str, np.ndarray], *, job: JobConfig) -> dict[str, np.ndarray]:

@@ -30,7 +30,7 @@ def shot_window(shot: Shot) -> WindowSpec:
 
 
 class ModelStage:
-    name: str
+    name: str  # the stage's name in spec.DATAFLOW
 
     def __init__(self, job: JobConfig):
         from gen1_batch.model.loading import device_and_dtype, fingerprint, load_components, pipeline_class
