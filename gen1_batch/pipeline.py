@@ -2,16 +2,15 @@
 
     manifest rows → decode → depth → CLIP content → diffusion → metrics → encode + write
 
-as stages/spec.py declares them (DATAFLOW). One row is one shot and one block, so a worker crash
-costs only the shot it held. Decode and write are CPU tasks; each model stage is an actor pool
-holding its part of the model. Every shot comes out as a row with its report; a shot that never
-comes out (its worker died more often than the retries allow) gets a failed report from the
-driver, so no shot is ever silently lost.
+as stages/spec.py declares them (DATAFLOW), each row a ShotRow (stages/row.py). One row is one
+shot and one block, so a worker crash costs only the shot it held. Decode and write are CPU tasks;
+each model stage is an actor pool holding its part of the model. Every shot comes out as a row
+with its report; a shot that never comes out (its worker died more often than the retries allow)
+gets a failed report from the driver, so no shot is ever silently lost.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -30,6 +29,7 @@ from gen1_batch.interrupt import StopNow
 from gen1_batch.manifest import Shot
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
 from gen1_batch.report.summary import compact_report
+from gen1_batch.stages.row import report_of, shot_columns
 from gen1_batch.stages.spec import DATAFLOW, STAGES, Stage
 
 # Environment the workers need to reach storage and model hubs the way the driver does.
@@ -109,7 +109,7 @@ def stage_arguments(job: JobConfig, stage: Stage) -> dict[str, Any]:
 
 def build_dataset(shots: list[Shot], job: JobConfig) -> Dataset:
     # Only the shot itself goes in (a small block per shot); decode gives each row its full layout.
-    rows = [{"shot_id": shot.shot_id, "shot": shot.to_json()} for shot in shots]
+    rows = [shot_columns(shot) for shot in shots]
     with warnings.catch_warnings():
         # Ray 2.60 deprecates ray_remote_args but has no named parameter yet for max_retries,
         # max_restarts or max_task_retries; they are the only way to bound retries (revisit at 2.64).
@@ -186,5 +186,5 @@ def short_error(error: BaseException) -> str:
 
 def _iter_reports(ds: Dataset) -> Iterator[dict[str, Any]]:
     for row in ds.iter_rows():
-        yield json.loads(row["report"])
+        yield report_of(row)
 
