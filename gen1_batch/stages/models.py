@@ -11,6 +11,7 @@ from gen1_batch.manifest import Shot
 from gen1_batch.media.canvas import crop
 from gen1_batch.model.windows import WindowSpec, describe_plan
 from gen1_batch.report import metrics
+from gen1_batch.stages.common import quiet_model_logs, set_torch_threads
 from gen1_batch.stages.row import Batch, ShotRow, run_stage
 
 
@@ -109,20 +110,3 @@ class MetricsStage(ModelStage):
             found["reference_consistency"] = metrics.prompt_consistency(embeddings, reference)
         return {k: None if v is None else round(v, 6) for k, v in found.items()}
 
-
-def set_torch_threads(threads: int | None) -> None:
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-
-
-def quiet_model_logs() -> None:
-    """Loading progress bars and cast notices would repeat once per actor in the job log."""
-    import diffusers
-    import transformers
-
-    diffusers.utils.logging.set_verbosity_error()
-    diffusers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()

@@ -12,7 +12,6 @@ Its status is the report's: "succeeded" until a stage fails it, then "failed".
 
 from __future__ import annotations
 
-import io
 import json
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from gen1_batch.errors import describe as describe_error  # one line, the same a
 from gen1_batch.manifest import Shot
 from gen1_batch.media.reader import VideoInfo
 from gen1_batch.report.schema import FAILED, SUCCEEDED
+from gen1_batch.stages.common import pack_arrays, unpack_arrays
 from gen1_batch.stages.spec import STAGES
 
 Batch = dict[str, np.ndarray]  # Ray Data's numpy batch: column name -> one value per row
@@ -159,22 +159,6 @@ def batch_of(rows: list[dict[str, Any]]) -> Batch:
 def _split(batch: Batch) -> list[dict[str, Any]]:
     n = len(next(iter(batch.values())))
     return [{k: v[i] for k, v in batch.items()} for i in range(n)]
-
-
-def pack_arrays(arrays: dict[str, np.ndarray]) -> np.ndarray:
-    """Named arrays as one uint8 column value (each model conditions on its own set of arrays)."""
-    if not arrays:
-        return np.zeros((0,), np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return np.frombuffer(buffer.getvalue(), np.uint8)
-
-
-def unpack_arrays(packed: np.ndarray) -> dict[str, np.ndarray]:
-    if not packed.size:
-        return {}
-    with np.load(io.BytesIO(packed.tobytes())) as data:
-        return {name: data[name] for name in data.files}
 
 
 def run_stage(name: str, batch: Batch, process: Callable[[ShotRow], ShotRow]) -> Batch:

@@ -10,7 +10,7 @@ import pytest
 from gen1_batch.errors import ShotError
 from gen1_batch.media.reader import VideoInfo
 from gen1_batch.report.schema import FAILED, SUCCEEDED
-from gen1_batch.stages.row import ShotRow, StageError, batch_of, pack_arrays, rows_of, run_stage, unpack_arrays
+from gen1_batch.stages.row import ShotRow, StageError, batch_of, rows_of, run_stage
 from gen1_batch.stages.spec import STAGES
 
 
@@ -102,14 +102,6 @@ def test_every_value_comes_back_typed_from_the_columns(make_shot):
         else:
             assert came_back == value, f.name
     assert isinstance(back.video_info, VideoInfo) and back.video_info.rate == Fraction(24000, 1001)
-
-
-def test_named_arrays_pack_into_one_column_and_back():
-    arrays = {"text": np.ones((77, 8), np.float32), "image": np.arange(4, dtype=np.float16)}
-    back = unpack_arrays(pack_arrays(arrays))
-    assert set(back) == set(arrays) and all(np.array_equal(back[k], arrays[k]) for k in arrays)
-    assert back["image"].dtype == np.float16
-    assert unpack_arrays(pack_arrays({})) == {}
 
 
 def test_shots_of_different_sizes_share_a_batch(batch):
