@@ -15,8 +15,8 @@ from gen1_batch import storage
 from gen1_batch.config import JobConfig
 from gen1_batch.errors import describe
 from gen1_batch.fingerprint import changed_files, changed_source
-from gen1_batch.manifest import Shot
 from gen1_batch.report.schema import FAILED, SUCCEEDED, is_done, read_report, shot_folder
+from gen1_batch.shot import Shot
 
 RUN, SKIP = "run", "skip"
 

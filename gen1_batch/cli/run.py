@@ -47,7 +47,7 @@ def checked_shots(manifest: str, settings: dict[str, Any], **flags: Any) -> list
 
 
 def _parse_stage_options(values: list[str], option: str, cast: type) -> dict[str, Any]:
-    from gen1_batch.config import MODEL_STAGES
+    from gen1_batch.stages.spec import MODEL_STAGES
 
     parsed = {}
     for value in values:
