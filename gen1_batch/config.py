@@ -82,3 +82,9 @@ class JobConfig:
     device: str | None = None  # force "cpu" or "cuda"; default: CUDA where the actor has a GPU
     dtype: str = "auto"  # bfloat16 on a GPU with it (else float16), float32 on CPU; or "float32", ...
     max_batch: int | None = None  # clips per UNet call in the diffusion stage (default: the model's)
+
+    @property
+    def clips_per_call(self) -> int:
+        """The UNet batch the edit runs with. Outputs depend on it in the last bits (a batched matmul
+        rounds differently from a single one, by up to 1/255 after decoding), so resume compares it."""
+        return self.max_batch or self.model.settings["max_batch"]

@@ -125,4 +125,5 @@ def is_done(report: dict[str, Any] | None, shot: Shot, job: JobConfig) -> bool:
         and report.get("status") == SUCCEEDED
         and report.get("params_hash") == shot.params_hash()
         and (report.get("model") or {}).get("key") == job.model.key
+        and (report.get("sampling") or {}).get("max_batch") == job.clips_per_call
     )

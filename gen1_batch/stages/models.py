@@ -31,7 +31,7 @@ class ModelStage:
         components = load_components(job.model, job.model.components(self.name))
         self.fingerprints = fingerprint(components)  # before moving: hashing reads CPU memory
         self.pipe = pipeline_class(job.model.pipeline)(**components, settings=job.model.settings)
-        self.max_batch = job.max_batch
+        self.max_batch = job.clips_per_call
         self.pipe.to(*device_and_dtype(job.device, job.dtype))
 
     def process(self, row: ShotRow) -> ShotRow:
@@ -79,7 +79,8 @@ class DiffusionStage(ModelStage):
             max_batch=self.max_batch,
         )
         sampling = {"windows": describe_plan(len(edited), window, shot.steps), "unet_forwards": stats.forwards,
-                    "clip_passes": stats.clip_passes}
+                    "clip_passes": stats.clip_passes, "image_frames": stats.image_frames,
+                    "max_batch": self.max_batch}
         return replace(row, edited=edited, sampling=sampling)
 
 
