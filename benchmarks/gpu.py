@@ -133,6 +133,10 @@ def measure(pipe: Any, width: int, height: int, frames: int, window: int, steps:
 
     # The UNet on one clip of a window, video mode, and on one frame in image mode.
     clip, clip_structure = latent[:, :, :window], structure[:, :, :window]
+    t0 = time.perf_counter()
+    pipe._denoise(clip, torch.tensor(500, device=device), content, clip_structure, torch.tensor([True], device=device))
+    sync()
+    print(f"  first UNet call (with --compile: the compile for this shape): {time.perf_counter() - t0:.2f} s")
     video_flops = unet_flops(pipe._denoise, clip, clip_structure, content, True)
     video_seconds = timed(lambda: pipe._denoise(clip, torch.tensor(500, device=device), content, clip_structure,
                                                 torch.tensor([True], device=device)), repeats=3)
@@ -177,6 +181,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=48)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--max-batch", action="append", type=int, help="clips per UNet call (default 1, 2, 4)")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the UNet first (as gen1 run --compile)")
     args = parser.parse_args()
 
     gpu = torch.cuda.is_available()
@@ -200,6 +205,10 @@ def main() -> None:
         frames, steps, max_batches = min(args.frames, 16), min(args.steps, 2), args.max_batch or [1, 8]
     for backend in args.backend or ["gen1-sd15", "animatediff-depth"]:
         pipe = build(backend, full=gpu).to(device, dtype)
+        if args.compile:
+            from gen1_batch.model.loading import compile_denoiser
+
+            compile_denoiser(pipe)
         for size in sizes:
             width, height = map(int, size.split("x"))
             for window in windows:

@@ -71,6 +71,13 @@ class DiffusionStage(ModelStage):
 
     name = "diffusion"
 
+    def __init__(self, job: JobConfig):
+        super().__init__(job)
+        if job.compile:
+            from gen1_batch.model.loading import compile_denoiser
+
+            compile_denoiser(self.pipe)
+
     def process(self, row: ShotRow) -> ShotRow:
         shot, window = row.shot, shot_window(row.shot)
         edited, stats = self.pipe.generate(
