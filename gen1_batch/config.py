@@ -87,3 +87,4 @@ class JobConfig:
     device: str | None = None  # force "cpu" or "cuda"; default: CUDA where the actor has a GPU
     dtype: str = "auto"  # bfloat16 on a GPU with it (else float16), float32 on CPU; or "float32", ...
     max_batch: int | None = None  # clips per UNet call in the diffusion stage (default: the model's)
+    ocio: str | None = None  # the OCIO config (media.colour.config_source resolves it on the driver)
