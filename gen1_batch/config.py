@@ -83,6 +83,7 @@ class JobConfig:
     dtype: str = "auto"  # bfloat16 on a GPU with it (else float16), float32 on CPU; or "float32", ...
     max_batch: int | None = None  # clips per UNet call in the diffusion stage (default: the model's)
     compile: bool = False  # torch.compile the UNet in the diffusion actors (see loading.compile_denoiser)
+    ocio: str | None = None  # the OCIO config (media.colour.config_source resolves it on the driver)
 
     @property
     def clips_per_call(self) -> int:

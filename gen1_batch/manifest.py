@@ -229,15 +229,19 @@ def resolve_path(reference: str, manifest_url: str) -> str:
     return storage.join(storage.parent(manifest_url), reference)
 
 
-def load_manifest(url: str, settings: Mapping[str, Any] | None = None, **flags: Any) -> list[Shot]:
+def load_manifest(url: str, settings: Mapping[str, Any] | None = None, ocio: str | None = None,
+                  **flags: Any) -> list[Shot]:
     """Read, validate and resolve a manifest. Raises ManifestError listing every problem found.
 
     `settings` are the model's (default: DEFAULT_SETTINGS): the defaults it decides (steps, window)
     and what it needs of working sizes and windows. `flags` are job-wide values for the columns in
-    JOB_WIDE (None: not given); a row's own value wins over them.
+    JOB_WIDE (None: not given); a row's own value wins over them. Colourspace and view names are
+    checked against the OCIO config `ocio` (media.colour.config_source).
     """
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     given, problems = check_flags(flags)
+    config_problem = _colour_config_problem(ocio)
+    problems += [config_problem] if config_problem else []
     defaults = {**job_defaults(settings), **given}
     rows, file_problems = read_rows(url)
     problems += file_problems
@@ -267,6 +271,8 @@ def load_manifest(url: str, settings: Mapping[str, Any] | None = None, **flags: 
         if not row_problems:
             shot = resolve(with_paths(values, url), defaults, number)
             problems.extend(model_problems(number, shot, settings))
+            if not config_problem:
+                problems.extend(colour_problems(number, shot, ocio))
             shots.append(shot)
     if problems:
         raise ManifestError(url, sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
@@ -277,6 +283,32 @@ def with_paths(values: dict[str, Any], manifest_url: str) -> dict[str, Any]:
     """The row's values with its files resolved against the manifest's folder."""
     paths = {c: resolve_path(values[c], manifest_url) for c in ("video", "image_prompt") if values.get(c)}
     return {**values, **paths}
+
+
+def _colour_config_problem(ocio: str | None) -> Problem | None:
+    from gen1_batch.media.colour import ColourError, config_source, load_config
+
+    try:
+        load_config(config_source(ocio))
+    except ColourError as e:
+        return Problem(None, None, str(e))
+    return None
+
+
+def colour_problems(number: int | None, shot: Shot, ocio: str | None) -> list[Problem]:
+    """The row's colourspace and view checked against the job's OCIO config (one line each)."""
+    from gen1_batch.media.colour import ColourError, colorspace_problem, config_source, load_config, split_view
+
+    config = load_config(config_source(ocio))
+    problems = []
+    try:
+        split_view(config, shot.view)
+    except ColourError as e:
+        problems.append(Problem(number, "view", str(e)))
+    problem = colorspace_problem(config, shot.colorspace) if shot.colorspace else None
+    if problem:
+        problems.append(Problem(number, "colorspace", problem))
+    return problems
 
 
 def model_problems(number: int | None, shot: Shot, settings: Mapping[str, Any]) -> list[Problem]:

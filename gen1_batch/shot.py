@@ -165,6 +165,15 @@ class Shot(BaseModel):
     timecode: Annotated[str | None, AfterValidator(lambda v: v if v is None else _timecode(v)), Field(description=(
         "Timecode of the first edited frame, HH:MM:SS:FF (; for drop-frame), for sources that carry none (a "
         "movie's own or an EXR/DPX header's wins)."))] = None
+    colorspace: Annotated[str | None, AfterValidator(lambda v: v if v is None else _not_blank(v)), Field(description=(
+        "The source's colourspace, a name (or alias, role, interop id) in the job's OCIO config (--ocio).")),
+        DefaultIs("by format from the config: EXR its scene_linear role (ACEScg) unless the file's header names "
+                  "one, DPX its compositing_log role (ACEScct), movies, PNG and TIFF the view's display colourspace "
+                  "(sRGB - Display)")] = None
+    view: Annotated[str | None, JobWide(), AfterValidator(lambda v: v if v is None else _not_blank(v)), Field(
+        description=("DISPLAY/VIEW of the OCIO config through which the models see the frames (a VIEW alone: of "
+                     "the default display); the edit goes back through its inverse.")),
+        DefaultIs("the config's default display and view (sRGB - Display/ACES 2.0 - SDR 100 nits (Rec.709))")] = None
     width: Annotated[Int | None, JobWide(), Field(ge=8, le=8192, multiple_of=8, description=(
         "Working width in pixels (and a multiple of what the model needs).")),
         DefaultIs("from the model, keeping aspect")] = None

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from gen1_batch import storage
-from gen1_batch.cli.common import JsonOpt, ManifestArg, ModelOpt, check_output, fail, log, out
+from gen1_batch.cli.common import JsonOpt, ManifestArg, ModelOpt, OcioOpt, check_output, fail, log, out
 from gen1_batch.cli.options import column_args, column_options
 from gen1_batch.cli.run import JOB_WIDE_HELP, checked_shots
 from gen1_batch.errors import describe
@@ -65,6 +65,7 @@ def submit(
                                                     "that a URL --output can be written (a local path is the "
                                                     "cluster's: the job checks it there).")] = True,
     model: ModelOpt = DEFAULT_MODEL,
+    ocio: OcioOpt = None,
     json_output: JsonOpt = False,
     columns: dict[str, Any] | None = None,
 ) -> None:
@@ -80,7 +81,7 @@ def submit(
     from gen1_batch.submit import submit as submit_job
 
     columns = columns or {}
-    passed = ["--model", model, *column_args(columns), *ctx.args]
+    passed = ["--model", model, *(["--ocio", ocio] if ocio else []), *column_args(columns), *ctx.args]
     try:  # fail here, not an hour later on the cluster
         settings = describe_model(model).settings
     except ModelNotFound as e:
@@ -91,7 +92,7 @@ def submit(
         log.print(f"note: {model} is not on this machine; the cluster checks the model-specific columns",
                   soft_wrap=True)
         settings = {**DEFAULT_SETTINGS, "resolution_multiple": 1, "max_window": sys.maxsize}
-    checked_shots(manifest, settings, **columns)
+    checked_shots(manifest, settings, ocio, **columns)
     if check_output_here and storage.is_url(output) and not output.startswith("file://"):
         check_output(output)
     manifest_url, output_url = storage.absolute(manifest), storage.absolute(output)

@@ -57,6 +57,9 @@ def print_problems(url: str, problems: list[Problem]) -> None:
 
 ManifestArg = Annotated[str, typer.Argument(help="Manifest: .jsonl, .csv or .parquet; a path or fsspec URL. "
                                                  "Columns: see `gen1 validate --help` or the README.")]
+OcioOpt = Annotated[str | None, typer.Option(
+    "--ocio", help="OpenColorIO config: a path, URL or ocio:// name. Default: $OCIO, else OCIO's built-in ACES studio "
+                   "config (ocio://studio-config-latest). Colourspace and view names are checked against it.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout.")]
 ModelOpt = Annotated[str, typer.Option(help="A preset (see `gen1 models list`), a model folder, an fsspec URL "
                                             "or a hub id (org/name, or org/name@revision).")]

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from gen1_batch import storage
-from gen1_batch.cli.common import ModelOpt, check_output, fail, log, out
+from gen1_batch.cli.common import ModelOpt, OcioOpt, check_output, fail, log, out
 from gen1_batch.cli.options import column_options
 from gen1_batch.manifest import Problem, check_row, model_problems
 from gen1_batch.model.settings import DEFAULT_MODEL
@@ -29,6 +29,7 @@ def edit(
                                                                "a sequence pattern (out.####.png, out.####.exr).")],
     seed: Annotated[int, typer.Option(help="Noise seed.")] = 0,
     model: ModelOpt = DEFAULT_MODEL,
+    ocio: OcioOpt = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
     columns: dict[str, Any] | None = None,
 ) -> None:
@@ -59,14 +60,21 @@ def edit(
     except ModelNotFound as e:
         raise fail(str(e), 1) from None
     shot = resolve(values, job_defaults(settings))
-    problems = model_problems(None, shot, settings)
+    from gen1_batch.manifest import colour_problems
+    from gen1_batch.media.colour import Colour, ColourError
+
+    try:
+        problems = model_problems(None, shot, settings) + colour_problems(None, shot, ocio)
+    except ColourError as e:  # the config itself
+        raise fail(str(e)) from None
     if problems:
         raise fail(_as_option(problems[0]))
     try:  # the inputs before the model: a bad source is said at once
         frames, info = read_video(video, shot.frame_start, shot.frame_end, size=(shot.width, shot.height),
                                   side=settings["default_resolution"], multiple=settings["resolution_multiple"],
                                   fps=parse_rate(shot.fps) if shot.fps else None, timecode=shot.timecode,
-                                  damaged_frames=shot.damaged_frames)
+                                  damaged_frames=shot.damaged_frames,
+                                  colour=Colour.resolve(ocio, shot.colorspace, shot.view, video))
         check_timing(info, output_format, shot.retime)
         reference = read_image(shot.image_prompt) if shot.image_prompt else None
         from gen1_batch.api import cached_pipeline  # torch: seconds to import, so after the checks

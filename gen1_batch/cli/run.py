@@ -17,6 +17,7 @@ from gen1_batch.cli.common import (
     JsonOpt,
     ManifestArg,
     ModelOpt,
+    OcioOpt,
     ThresholdOpt,
     check_output,
     fail,
@@ -36,11 +37,11 @@ app = typer.Typer()  # its commands join the top level (gen1_batch.cli)
 JOB_WIDE_HELP = "For every shot whose row leaves it empty: "
 
 
-def checked_shots(manifest: str, settings: dict[str, Any], **flags: Any) -> list:
-    """The manifest's shots, with defaults from the model's settings and job-wide flags; on problems,
-    list every one and exit 2."""
+def checked_shots(manifest: str, settings: dict[str, Any], ocio: str | None = None, **flags: Any) -> list:
+    """The manifest's shots, with defaults from the model's settings and job-wide flags, colour names
+    checked against the OCIO config `ocio`; on problems, list every one and exit 2."""
     try:
-        return load_manifest(manifest, settings, **flags)
+        return load_manifest(manifest, settings, ocio, **flags)
     except ManifestError as e:
         print_problems(manifest, e.problems)
         raise typer.Exit(2) from None
@@ -73,6 +74,7 @@ def run(
     manifest: ManifestArg,
     output: Annotated[str, typer.Option("--output", "-o", help="Output folder or URL; each shot gets a subfolder.")],
     model: ModelOpt = DEFAULT_MODEL,
+    ocio: OcioOpt = None,
     address: Annotated[str | None, typer.Option(help="Ray cluster address (auto, ray://HEAD:10001). Default: "
                                                      "start Ray in this process on this machine.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Redo every shot, finished ones too.")] = False,
@@ -115,7 +117,7 @@ def run(
         ref = describe_model(model)
     except ModelNotFound as e:
         raise fail(str(e)) from None
-    shots = checked_shots(manifest, ref.settings, **(columns or {}))
+    shots = checked_shots(manifest, ref.settings, ocio, **(columns or {}))
     check_output(output)
 
     overrides: dict[str, dict[str, Any]] = {}
@@ -125,7 +127,8 @@ def run(
         overrides.setdefault(stage, {})["num_gpus"] = amount
 
     job = JobConfig(manifest=storage.absolute(manifest), output=storage.absolute(output), model=ref,
-                    retries=retries, device=device, max_batch=max_batch, compile=compile_unet)
+                    retries=retries, device=device, max_batch=max_batch, compile=compile_unet,
+                    ocio=_config_source(ocio))
     _refuse_source_collisions(shots, manifest, output)
     if not dry_run:
         _hold_output_lock(ctx, job.output, wait_for_lock)
@@ -159,6 +162,14 @@ def run(
         raise typer.Exit(EXIT_INTERRUPTED)
     if summary["counts"]["failed"]:
         raise typer.Exit(1)
+
+
+def _config_source(ocio: str | None) -> str:
+    """The OCIO config as the workers must load it: a local file as an absolute path."""
+    from gen1_batch.media.colour import config_source
+
+    source = config_source(ocio)
+    return source if source.startswith("ocio://") else storage.absolute(source)
 
 
 def _refuse_source_collisions(shots: list, manifest: str, output: str) -> None:
@@ -277,6 +288,7 @@ def validate(
                                             "window, its default steps and window): the one `gen1 run` will use."
                                        )] = DEFAULT_MODEL,
     check_files: Annotated[bool, typer.Option(help="Also check that every video and image prompt exists.")] = True,
+    ocio: OcioOpt = None,
     json_output: JsonOpt = False,
     columns: dict[str, Any] | None = None,
 ) -> None:
@@ -287,7 +299,7 @@ def validate(
     except ModelNotFound as e:
         raise fail(str(e)) from None
     try:
-        shots = load_manifest(manifest, settings, **(columns or {}))
+        shots = load_manifest(manifest, settings, ocio, **(columns or {}))
         problems = missing_files(shots) if check_files else []
     except ManifestError as e:
         shots, problems = [], e.problems

@@ -4,7 +4,8 @@ A shot is never held at source resolution: each decoded frame is brought to the 
 Frames are exact: a frame the decoder drops, fails on or flags corrupt is reported by its number,
 never skipped (or, as the shot's `damaged_frames` says, replaced in place: see media.damage).
 A movie's frames are numbered by their packets' timestamps, so a damaged frame keeps its place.
-Float images (EXR) are scene-linear: they are encoded to sRGB for the models (values above 1 clip).
+Colour is managed (media.colour): each frame reaches the models as the job's OCIO view shows it.
+Sequence frames (EXR, DPX, TIFF, PNG) are read by OpenImageIO (media.plates).
 A movie with a display matrix (a phone clip) is turned upright for the models (media.orientation).
 
 A file that ends early fails the shot, naming the missing frames. Containers state their length in
@@ -21,7 +22,6 @@ different ways, and each is checked the way it states it:
 from __future__ import annotations
 
 import heapq
-import io
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -33,11 +33,10 @@ import numpy as np
 from gen1_batch import storage
 from gen1_batch.errors import ShotError
 from gen1_batch.media import canvas as canvases
-from gen1_batch.media import orientation
+from gen1_batch.media import orientation, plates
 from gen1_batch.media import sequence as sequences
-from gen1_batch.media.colour import linear_to_srgb8
+from gen1_batch.media.colour import Colour, is_identity, to_codes, to_view
 from gen1_batch.media.damage import describe, fill
-from gen1_batch.media.headers import header_timecode
 from gen1_batch.media.timecode import offset
 
 DEFAULT_SEQUENCE_RATE = Fraction(24)
@@ -86,6 +85,10 @@ class VideoInfo:
     # Irregular timing only: each frame's start from the first one's, then the last one's end.
     timestamps: list[int] | None = None
     damaged_frames: list[int] = field(default_factory=list)  # replaced ones (damaged_frames nearest or black)
+    colour: dict[str, Any] | None = None  # media.colour.Colour: config, the source's colourspace, display, view
+    pixel_aspect: float = 1.0
+    template: str | None = None  # a sequence's first good frame: the layout of frames written after it
+    plate_layout: dict[str, Any] | None = None  # a plate's parts, tiles, compression and windows (media.plates)
 
     @property
     def rate(self) -> Fraction:
@@ -94,6 +97,12 @@ class VideoInfo:
     @property
     def layout(self) -> canvases.Canvas:
         return canvases.Canvas(**self.canvas)
+
+    @property
+    def colour_path(self) -> Colour:
+        """How the pixels were brought to the models (the default for the source when not recorded)."""
+        return Colour(**{k: self.colour[k] for k in Colour.__dataclass_fields__}) if self.colour \
+            else Colour.resolve(None, None, None, self.url)
 
     @property
     def display_size(self) -> tuple[int, int]:
@@ -125,27 +134,26 @@ def working_size(width: int, height: int, want_width: int | None, want_height: i
 
 # --------------------------------------------------------------------------------------------- pixels
 
-_FLOAT_PLANES = {"gbrpf16le": (np.float16, 3), "gbrapf16le": (np.float16, 4), "gbrpf32le": (np.float32, 3),
-                 "gbrapf32le": (np.float32, 4)}
-
-
 def bit_depth(frame: av.VideoFrame) -> tuple[int, bool]:
     """Bits per component, and whether they are floating point."""
-    return frame.format.components[0].bits, frame.format.name in _FLOAT_PLANES
+    return frame.format.components[0].bits, any(kind in frame.format.name for kind in ("f16", "f32"))
 
 
-def _float_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """h×w×3 float32 RGB from a planar float frame, values above 1 kept (swscale would clip them)."""
-    dtype, _ = _FLOAT_PLANES[frame.format.name]
-    planes = [np.frombuffer(p, dtype=dtype).reshape(frame.height, -1)[:, : frame.width] for p in frame.planes[:3]]
-    g, b, r = planes
-    return np.stack([r, g, b], axis=-1).astype(np.float32)
+def in_view(frame: av.VideoFrame, colour: Colour) -> av.VideoFrame:
+    """A movie frame as the view shows it (untouched when the movie is in the view's colourspace)."""
+    if is_identity(colour):
+        return frame
+    rgb = frame.to_ndarray(format="rgb48le").astype(np.float32) / 65535
+    return av.VideoFrame.from_ndarray(to_codes(to_view(rgb, colour)), format="rgb24")
 
 
-def to_canvas(frame: av.VideoFrame, layout: canvases.Canvas, matrix: list[int] | None = None) -> np.ndarray:
+def plate_frame(pixels: np.ndarray, colour: Colour) -> av.VideoFrame:
+    """A plate's float pixels as the view shows them, in 8-bit codes (what the models take)."""
+    return av.VideoFrame.from_ndarray(to_codes(to_view(pixels, colour)), format="rgb24")
+
+
+def frame_to_canvas(frame: av.VideoFrame, layout: canvases.Canvas, matrix: list[int] | None = None) -> np.ndarray:
     """One decoded frame as uint8 RGB on the working canvas, upright as its display matrix says."""
-    if frame.format.name in _FLOAT_PLANES:
-        frame = av.VideoFrame.from_ndarray(linear_to_srgb8(_float_rgb(frame)), format="rgb24")
     width, height = orientation.display_size(layout.content_width, layout.content_height, matrix)  # as stored
     rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
     return canvases.pad(np.ascontiguousarray(orientation.to_display(rgb, matrix)), layout)
@@ -361,8 +369,9 @@ def _shortfall(url: str, container: av.container.InputContainer, stream: av.vide
 
 
 def _read_movie(url: str, frame_start: int | None, frame_end: int | None, want: tuple[int | None, int | None],
-                side: int, multiple: int, timecode: str | None, damaged_frames: str) -> tuple[np.ndarray, VideoInfo]:
-    args = (url, frame_start or 0, frame_end, want, side, multiple, timecode, damaged_frames)
+                side: int, multiple: int, timecode: str | None, damaged_frames: str, colour: Colour
+                ) -> tuple[np.ndarray, VideoInfo]:
+    args = (url, frame_start or 0, frame_end, want, side, multiple, timecode, damaged_frames, colour)
     try:
         return _decode_movie(*args, exact=False)
     except _Damaged:  # rare: decode again, exactly, to tell which frames are damaged
@@ -370,7 +379,11 @@ def _read_movie(url: str, frame_start: int | None, frame_end: int | None, want: 
 
 
 def _decode_movie(url: str, start: int, end: int | None, want: tuple[int | None, int | None], side: int,
-                  multiple: int, timecode: str | None, mode: str, exact: bool) -> tuple[np.ndarray, VideoInfo]:
+                  multiple: int, timecode: str | None, mode: str, colour: Colour, exact: bool
+                  ) -> tuple[np.ndarray, VideoInfo]:
+    def to_canvas(frame: av.VideoFrame, layout: canvases.Canvas, matrix: list[int] | None) -> np.ndarray:
+        return frame_to_canvas(in_view(frame, colour), layout, matrix)
+
     with _open(url) as container:
         stream = _video_stream(container, url)
         width, height = stream.codec_context.width, stream.codec_context.height
@@ -448,66 +461,69 @@ def _decode_movie(url: str, start: int, end: int | None, want: tuple[int | None,
                      frame_start=start, frame_end=last, frames=len(stacked), pix_fmt=pix_fmt, bit_depth=depth,
                      float_pixels=is_float, timecode=timecode, canvas=layout.to_dict(), irregular_timing=irregular,
                      display_matrix=matrix, time_base=str(time_base) if irregular else None, timestamps=stamps,
-                     damaged_frames=damaged)
+                     damaged_frames=damaged, colour=colour.to_dict())
     return stacked, info
 
 
 # ------------------------------------------------------------------------------------------ sequences
 
 
-def _sequence_frame(path: str, number: int, demuxer: str, first: av.VideoFrame | None
-                    ) -> tuple[av.VideoFrame, bytes]:
-    """One frame file, decoded; a MediaError naming the file if it is missing, empty, unreadable or
-    of another size than the sequence's first frame."""
-    data = read_file(path)
+def _sequence_frame(path: str, number: int, first: plates.Plate | None) -> plates.Plate:
+    """One frame file (media.plates); a MediaError naming the file if it is missing, empty, unreadable
+    or of another size than the sequence's first frame."""
     try:
-        with av.open(io.BytesIO(data), format=demuxer) as container:
-            frame = next(container.decode(video=0))
-    except (av.error.FFmpegError, StopIteration) as e:
-        raise MediaError(f"{path}: frame {number} cannot be decoded ({getattr(e, 'strerror', '') or e})") from None
-    if first is not None and (frame.width, frame.height) != (first.width, first.height):
-        raise MediaError(f"{path}: frame {number} is {frame.width}x{frame.height}, but the sequence starts at "
-                         f"{first.width}x{first.height}")
-    return frame, data
+        plate = plates.read_plate(path)
+    except plates.PlateError as e:
+        raise MediaError(str(e).replace(": cannot be decoded", f": frame {number} cannot be decoded", 1)) from None
+    height, width = plate.pixels.shape[:2]
+    if first is not None and plate.pixels.shape != first.pixels.shape:
+        raise MediaError(f"{path}: frame {number} is {width}x{height}, but the sequence starts at "
+                         f"{first.pixels.shape[1]}x{first.pixels.shape[0]}")
+    return plate
 
 
 def _read_sequence(url: str, frame_start: int | None, frame_end: int | None, want: tuple[int | None, int | None],
-                   side: int, multiple: int, rate: Fraction, timecode: str | None, damaged_frames: str
-                   ) -> tuple[np.ndarray, VideoInfo]:
+                   side: int, multiple: int, rate: Fraction | None, timecode: str | None, damaged_frames: str,
+                   colour: Colour) -> tuple[np.ndarray, VideoInfo]:
     try:
         seq = sequences.parse(url)
         numbers = sequences.frame_range(seq, frame_start, frame_end, allow_missing=damaged_frames != "fail")
     except (ShotError, storage.StorageError) as e:
         raise MediaError(str(e)) from None
-    demuxer = sequences.SEQUENCE_FORMATS[seq.extension]
     frames: dict[int, np.ndarray] = {}
     layout = first = None
+    template = None
     for number in numbers:
         try:
-            frame, data = _sequence_frame(seq.path(number), number, demuxer, first)
+            plate = _sequence_frame(seq.path(number), number, first)
         except MediaError:
             if damaged_frames == "fail":
                 raise
             continue  # damaged: replaced below
         if first is None:
-            first = frame
-            layout = canvases.fit(frame.width, frame.height, *want, side=side, multiple=multiple)
-            found = header_timecode(data, seq.extension)
+            first, template = plate, seq.path(number)
+            colour = colour.with_header(plate.colorspace)
+            height, width = plate.pixels.shape[:2]
+            layout = canvases.fit(width, height, *want, side=side, multiple=multiple)
+            rate = rate or plate.rate or DEFAULT_SEQUENCE_RATE  # the fps column, else the header's
+            found = plate.timecode
             if found and number != numbers[0]:  # the range's first frame is damaged: count back to it
                 try:
                     found = offset(found, numbers[0] - number, rate)
                 except ValueError:  # before 00:00:00:00: there is no such timecode
                     found = None
             timecode = found or timecode
-        frames[number] = to_canvas(frame, layout)
+        frames[number] = frame_to_canvas(plate_frame(plate.pixels, colour), layout)
     if first is None:
         raise MediaError(f"{seq.pattern()}: none of {describe(numbers)} can be read")
     stacked, damaged = fill(range(numbers[0], numbers[-1] + 1), frames, damaged_frames)
-    depth, is_float = bit_depth(first)
-    info = VideoInfo(url=seq.pattern(), kind="sequence", codec=demuxer.removesuffix("_pipe"), width=first.width,
-                     height=first.height, fps=str(rate), frame_start=numbers[0], frame_end=numbers[-1],
-                     frames=len(numbers), pix_fmt=first.format.name, bit_depth=depth, float_pixels=is_float,
-                     timecode=timecode, canvas=layout.to_dict(), padding=seq.padding, damaged_frames=damaged)
+    height, width = first.pixels.shape[:2]
+    info = VideoInfo(url=seq.pattern(), kind="sequence", codec=seq.extension[1:], width=width, height=height,
+                     fps=str(rate), frame_start=numbers[0], frame_end=numbers[-1], frames=len(numbers),
+                     pix_fmt=first.pixel_type, bit_depth=first.bit_depth, float_pixels=first.float_pixels,
+                     timecode=timecode, canvas=layout.to_dict(), padding=seq.padding, damaged_frames=damaged,
+                     colour=colour.to_dict(), pixel_aspect=first.pixel_aspect, template=template,
+                     plate_layout=first.layout)
     return stacked, info
 
 
@@ -517,20 +533,22 @@ def _read_sequence(url: str, frame_start: int | None, frame_end: int | None, wan
 def read_video(url: str, frame_start: int | None = None, frame_end: int | None = None,
                size: tuple[int | None, int | None] | None = None, side: int = 512, multiple: int = 8,
                fps: Fraction | None = None, timecode: str | None = None,
-               damaged_frames: str = "fail") -> tuple[np.ndarray, VideoInfo]:
+               damaged_frames: str = "fail", colour: Colour | None = None) -> tuple[np.ndarray, VideoInfo]:
     """Decode frames [frame_start, frame_end] (inclusive, in the source's own numbers) as uint8
     f×h×w×3 on the working canvas, upright.
 
     `url` is a movie or an image-sequence pattern. `size` is the wanted working (width, height),
     either may be None (see media.canvas.fit). `fps` and `timecode` are used where the media
     carries none (a sequence's rate; a source without timecode). `damaged_frames` (fail, nearest,
-    black) says what becomes of a damaged frame (see media.damage).
+    black) says what becomes of a damaged frame (see media.damage). `colour` says the source's
+    colourspace and the view the models see (default: the default config's, by the source's format).
     """
     want = size or (None, None)
+    colour = colour or Colour.resolve(None, None, None, url)
     if sequences.is_sequence(url):
-        return _read_sequence(url, frame_start, frame_end, want, side, multiple, fps or DEFAULT_SEQUENCE_RATE,
-                              timecode, damaged_frames)
-    return _read_movie(url, frame_start, frame_end, want, side, multiple, timecode, damaged_frames)
+        return _read_sequence(url, frame_start, frame_end, want, side, multiple, fps, timecode, damaged_frames,
+                              colour)
+    return _read_movie(url, frame_start, frame_end, want, side, multiple, timecode, damaged_frames, colour)
 
 
 def probe(url: str) -> dict[str, Any]:
@@ -541,11 +559,13 @@ def probe(url: str) -> dict[str, Any]:
         numbers = list(seq.frames) if seq.frames else sequences.frames_on_disk(seq)
         if not numbers:
             raise MediaError(f"{seq.pattern()}: no frames found")
-        with av.open(io.BytesIO(read_file(seq.path(numbers[0]))),
-                     format=sequences.SEQUENCE_FORMATS[seq.extension]) as c:
-            frame = next(c.decode(video=0))
-        return {"url": seq.pattern(), "codec": seq.extension[1:], "width": frame.width, "height": frame.height,
-                "fps": None, "header_frames": len(numbers), "first_frame": numbers[0]}
+        try:
+            plate = plates.read_plate(seq.path(numbers[0]))
+        except plates.PlateError as e:
+            raise MediaError(str(e)) from None
+        return {"url": seq.pattern(), "codec": seq.extension[1:], "width": plate.pixels.shape[1],
+                "height": plate.pixels.shape[0], "fps": str(plate.rate) if plate.rate else None,
+                "header_frames": len(numbers), "first_frame": numbers[0]}
     with _open(url) as container:
         stream = _video_stream(container, url)
         try:

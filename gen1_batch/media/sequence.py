@@ -14,10 +14,9 @@ import fileseq
 
 from gen1_batch import storage
 from gen1_batch.errors import ShotError
+from gen1_batch.media.plates import PLATE_FORMATS
 
-# extension -> FFmpeg demuxer for one frame
-SEQUENCE_FORMATS = {".exr": "exr_pipe", ".dpx": "dpx_pipe", ".png": "png_pipe", ".tif": "tiff_pipe",
-                    ".tiff": "tiff_pipe"}
+SEQUENCE_FORMATS = PLATE_FORMATS  # each frame read and written by OpenImageIO (media.plates)
 _PADDING = re.compile(r"(%0?\d*d|\$F\d*|#+|@+)")
 
 

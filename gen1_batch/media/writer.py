@@ -6,11 +6,17 @@ A movie shows like its source: a source with a display matrix gets its frames tu
 stored orientation and the same matrix (so ffprobe shows the same size and rotation), and one with
 irregular timing keeps each frame's timestamp. An image sequence holds the picture upright and
 has no timestamps: a variable-frame-rate source is written to one only when re-timing is accepted.
+Colour: the edit, as the job's OCIO view shows it, goes back through the inverse of that view to the
+source's colourspace (or, for an integer format and a linear source, stays in the view's display
+colourspace: see media.colour.Colour.output_colorspace); movies carry that colourspace's tags.
+Sequence frames are written by OpenImageIO (media.plates), after the source frame's layout when
+source and output are the same format.
 Every file is written locally, then committed to its final URL through a temporary key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import tempfile
@@ -23,10 +29,10 @@ import av
 import numpy as np
 
 from gen1_batch import storage
-from gen1_batch.media import orientation
+from gen1_batch.media import orientation, plates
+from gen1_batch.media import sequence as sequences
 from gen1_batch.media.canvas import Canvas, crop
-from gen1_batch.media.colour import srgb16_to_linear
-from gen1_batch.media.headers import exr_with_timecode
+from gen1_batch.media.colour import FFMPEG_CODES, Colour, from_view, movie_tags
 from gen1_batch.media.reader import MediaError, VideoInfo
 from gen1_batch.media.sequence import Sequence, frames_on_disk, output_sequence, parse
 from gen1_batch.media.timecode import offset
@@ -50,10 +56,10 @@ FORMATS: dict[str, OutputFormat] = {
     "mp4": OutputFormat("mp4", ".mp4", "libx264", "yuv420p", 8, {"crf": "16", "preset": "medium"}),
     # ProRes 422 HQ (profile 3) for editorial.
     "prores": OutputFormat("prores", ".mov", "prores_ks", "yuv422p10le", 10, {"profile": "3", "vendor": "apl0"}),
-    # Sequences for compositing: 16-bit PNG, half-float EXR (scene-linear).
-    "png": OutputFormat("png", ".png", "png", "rgb48be", 16, {}, sequence=True),
-    "exr": OutputFormat("exr", ".exr", "exr", "gbrpf32le", 16, {"format": "half", "compression": "zip1"},
-                        sequence=True),
+    # Sequences for compositing (OpenImageIO; a source of the same format lends its layout): 16-bit
+    # PNG, half-float EXR.
+    "png": OutputFormat("png", ".png", "png", "uint16", 16, {}, sequence=True),
+    "exr": OutputFormat("exr", ".exr", "exr", "half", 16, {"compression": "zips"}, sequence=True),
 }
 OUTPUT_FORMATS = tuple(FORMATS)
 
@@ -74,20 +80,27 @@ def check_timing(info: VideoInfo, output_format: str, retime: bool) -> None:
                          f"retime (--retime) to accept frames at a constant {info.fps} fps")
 
 
+def _yuv(tags: dict[str, str]) -> dict[str, int]:
+    """reformat's arguments for YUV in the matrix and range a movie is tagged with (none: swscale's default)."""
+    if not tags:
+        return {}
+    return {"dst_colorspace": FFMPEG_CODES["colorspace"][tags["colorspace"]],
+            "dst_color_range": FFMPEG_CODES["color_range"][tags["color_range"]]}
+
+
 def _source_frames(frames: np.ndarray, layout: Canvas, width: int, height: int, pix_fmt: str,
-                   matrix: list[int] | None = None) -> Iterator[av.VideoFrame]:
+                   matrix: list[int] | None = None, tags: dict[str, str] | None = None) -> Iterator[av.VideoFrame]:
     """Canvas frames cropped to their content, turned back to the orientation the display matrix
-    `matrix` shows upright, and resized to width×height, one at a time."""
+    `matrix` shows upright, and resized to width×height (in the YUV matrix `tags` say), one at a time."""
     for image in crop(frames, layout):
         stored = np.ascontiguousarray(orientation.to_stored(image, matrix))
         frame = av.VideoFrame.from_ndarray(stored, format="rgb24")
-        yield frame.reformat(width=width, height=height, format=pix_fmt, interpolation="BICUBIC")
+        yield frame.reformat(width=width, height=height, format=pix_fmt, interpolation="BICUBIC", **_yuv(tags or {}))
 
 
-def _exr_frame(frame: av.VideoFrame) -> av.VideoFrame:
-    """A 16-bit display-referred RGB frame as scene-linear float, what EXR holds."""
-    linear = srgb16_to_linear(frame.to_ndarray())
-    return av.VideoFrame.from_ndarray(np.ascontiguousarray(linear, dtype=np.float32), format="gbrpf32le")
+def _back(frame: av.VideoFrame, colour: Colour, colorspace: str) -> np.ndarray:
+    """A 16-bit frame of the edit as the view shows it, back in `colorspace` (h×w×3 float32)."""
+    return from_view(frame.to_ndarray().astype(np.float32) / 65535, colour, colorspace)
 
 
 def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: str = "mp4") -> dict[str, Any]:
@@ -98,12 +111,18 @@ def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: st
         pix_fmt = "yuv444p"  # 4:2:0 needs even sizes; an odd-sized source keeps its exact size
     if output_format == "prores" and info.width % 2:
         raise ValueError(f"ProRes 422 needs an even width; the source is {info.width} wide (use mp4 or exr)")
+    colour = info.colour_path
+    colorspace = colour.output_colorspace(float_pixels=False)
+    convert = colorspace != colour.display_colorspace  # frames leave the view's colourspace
     with tempfile.TemporaryDirectory(prefix="gen1-encode-") as tmp:
         local = os.path.join(tmp, "out" + f.extension)
         count = 0
         with av.open(local, mode="w", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream(f.codec, rate=info.rate)
             stream.width, stream.height, stream.pix_fmt = info.width, info.height, pix_fmt
+            tags = movie_tags(colorspace)
+            for tag, value in tags.items():
+                setattr(stream.codec_context, tag, FFMPEG_CODES[tag][value])
             stamps = info.timestamps
             # Irregular timing: each frame keeps its time and how long it holds (the last one too).
             # Without B-frames, packets come in presentation order and the last one ends the track.
@@ -121,7 +140,12 @@ def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: st
                     packet.duration = holds.get(packet.pts, packet.duration)
                 container.mux(packets)
 
-            for frame in _source_frames(frames, info.layout, info.width, info.height, pix_fmt, info.display_matrix):
+            source = _source_frames(frames, info.layout, info.width, info.height, "rgb48le" if convert else pix_fmt,
+                                    info.display_matrix, None if convert else tags)
+            for frame in source:
+                if convert:
+                    rgb = np.clip(_back(frame, colour, colorspace) * 65535 + 0.5, 0, 65535).astype(np.uint16)
+                    frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le").reformat(format=pix_fmt, **_yuv(tags))
                 frame.pts = stamps[count] if stamps else count
                 mux(stream.encode(frame))
                 count += 1
@@ -131,7 +155,8 @@ def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: st
     return {"url": url, "format": output_format, "codec": f.codec, "pix_fmt": pix_fmt, "bit_depth": f.bit_depth,
             "width": info.width, "height": info.height, "fps": str(info.rate), "frames": count,
             "timecode": info.timecode, "timing": "source" if stamps else "constant",
-            "display_matrix": info.display_matrix, "bytes": size}
+            "display_matrix": info.display_matrix, "colorspace": colorspace, "colour_tags": movie_tags(colorspace),
+            "bytes": size}
 
 
 def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output_format: str,
@@ -147,36 +172,38 @@ def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output
     first = info.frame_start if info.kind == "sequence" else MOVIE_START
     numbers = range(first, first + len(frames))
     width, height = info.display_size  # images have no display matrix: they hold the picture upright
+    colour = info.colour_path
+    colorspace = colour.output_colorspace(float_pixels=output_format == "exr")
+    source = sequences.parse(info.url) if info.kind == "sequence" else None
+    same_format = source is not None and source.extension == f.extension
     fs, folder = storage.filesystem(target.directory)
     total = 0
     with tempfile.TemporaryDirectory(prefix="gen1-encode-") as tmp:
-        pattern = os.path.join(tmp, f"frame.%0{target.padding}d{f.extension}")
-        with av.open(pattern, mode="w", format="image2", options={"start_number": str(first)}) as container:
-            stream = container.add_stream(f.codec, rate=info.rate)
-            stream.width, stream.height, stream.pix_fmt = width, height, f.pix_fmt
-            stream.options = f.options
-            source_fmt = "rgb48le" if output_format == "exr" else f.pix_fmt
-            for i, frame in enumerate(_source_frames(frames, info.layout, width, height, source_fmt)):
-                frame = _exr_frame(frame) if output_format == "exr" else frame
-                frame.pts = i
-                container.mux(stream.encode(frame))
-            container.mux(stream.encode())
-        for i, number in enumerate(numbers):
-            local = pattern % number
-            if output_format == "exr" and info.timecode:
-                with open(local, "rb") as fh:
-                    data = exr_with_timecode(fh.read(), offset(info.timecode, i, info.rate))
-                with open(local, "wb") as fh:
-                    fh.write(data)
+        for number, frame in zip(numbers, _source_frames(frames, info.layout, width, height, "rgb48le"), strict=True):
+            local = os.path.join(tmp, target.name(number))
+            timecode = offset(info.timecode, number - first, info.rate) if info.timecode else None
+            template = None
+            if same_format:  # the source frame of the same number lends its layout (its first good one if damaged)
+                damaged = number in info.damaged_frames or not storage.exists(source.path(number))
+                template = info.template if damaged else source.path(number)
+            with contextlib.ExitStack() as stack:
+                layout = stack.enter_context(plates.local_copy(template)) if template else None
+                plates.write_plate(local, _back(frame, colour, colorspace), rate=info.rate, timecode=timecode,
+                                   colorspace=colorspace, template=layout,
+                                   pixel_aspect=None if layout else info.pixel_aspect)
             total += os.path.getsize(local)
             storage.put_file_atomic(local, target.path(number))
+            os.remove(local)
     if remove_stale:  # frames an earlier run wrote outside this range
         for number in set(frames_on_disk(target)) - set(numbers):
             fs.rm(f"{folder.rstrip('/')}/{target.name(number)}")
-    return {"url": target.pattern(), "format": output_format, "codec": f.codec, "pix_fmt": f.pix_fmt,
-            "bit_depth": f.bit_depth, "float": output_format == "exr", "width": width, "height": height,
+    bits = info.bit_depth if same_format else f.bit_depth
+    pixel_type = info.pix_fmt if same_format else f.pix_fmt
+    return {"url": target.pattern(), "format": output_format, "codec": f.codec, "pix_fmt": pixel_type,
+            "bit_depth": bits, "float": output_format == "exr", "width": width, "height": height,
             "fps": str(info.rate), "frames": len(numbers), "frame_start": numbers[0], "frame_end": numbers[-1],
-            "timecode": info.timecode if output_format == "exr" else None, "timing": "constant", "bytes": total}
+            "timecode": info.timecode if output_format == "exr" else None, "timing": "constant",
+            "colorspace": colorspace, "layout": info.plate_layout if same_format else None, "bytes": total}
 
 
 def write_output(frames: np.ndarray, folder: str, shot_id: str, info: VideoInfo,

@@ -12,6 +12,7 @@ from gen1_batch.config import JobConfig
 from gen1_batch.errors import describe as describe_error
 from gen1_batch.fingerprint import record_files, shot_sources
 from gen1_batch.media import check_timing, read_image, read_video, write_output
+from gen1_batch.media.colour import Colour
 from gen1_batch.media.preview import write_artifacts
 from gen1_batch.report.html import SHOT_PAGE, shot_page
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
@@ -30,7 +31,8 @@ def decode(batch: Batch, *, job: JobConfig) -> Batch:
         frames, info = read_video(shot.video, shot.frame_start, shot.frame_end, size=(shot.width, shot.height),
                                   side=settings["default_resolution"], multiple=settings["resolution_multiple"],
                                   fps=Fraction(shot.fps) if shot.fps else None, timecode=shot.timecode,
-                                  damaged_frames=shot.damaged_frames)
+                                  damaged_frames=shot.damaged_frames,
+                                  colour=Colour.resolve(job.ocio, shot.colorspace, shot.view, shot.video))
         check_timing(info, shot.output_format, shot.retime)  # before the edit, not after it
         reference = read_image(shot.image_prompt) if shot.image_prompt else row.reference
         return replace(row, frames=frames, video_info=info, sources=sources, reference=reference)

@@ -1,34 +1,69 @@
-"""The sRGB transfer function: what a float EXR plate becomes for the models, and what an edit becomes in EXR."""
+"""Managed colour: plates come back in their own colourspace through the view and its inverse."""
+
+from fractions import Fraction
 
 import numpy as np
 import pytest
 
-from gen1_batch.media.colour import linear_to_srgb, linear_to_srgb8, srgb16_to_linear, srgb_to_linear
+from gen1_batch.manifest import ManifestError, load_manifest
+from gen1_batch.media import read_video, write_output
+from gen1_batch.media.colour import Colour
+from gen1_batch.media.plates import read_plate, write_plate
+
+WIDTH, HEIGHT = 64, 32
 
 
-def test_encoding_then_decoding_gives_back_the_linear_light():
-    linear = np.linspace(0, 1, 10001)
-    assert np.allclose(srgb_to_linear(linear_to_srgb(linear)), linear, atol=1e-12)
+def _ramp(top: float) -> np.ndarray:
+    """h×w×3: a ramp from 0 to `top` along x, in three tints."""
+    x = np.geomspace(1e-3, top, WIDTH, dtype=np.float32)
+    return np.stack([np.tile(x, (HEIGHT, 1)) * t for t in (1.0, 0.8, 0.6)], axis=-1).astype(np.float32)
 
 
-def test_the_curve_has_no_step_where_its_linear_toe_meets_its_power_segment_and_always_rises():
-    for function, knee in ((linear_to_srgb, 0.0031308), (srgb_to_linear, 0.04045)):
-        below, above = function(np.array([knee - 1e-9, knee + 1e-9]))
-        assert abs(above - below) < 1e-6  # the standard's own constants leave a step of a few 1e-9
-        assert np.all(np.diff(function(np.linspace(0, 1, 4097))) > 0)
+def _identity_round_trip(tmp_path, extension: str, pixels: np.ndarray, colorspace: str) -> tuple[np.ndarray, dict]:
+    """Write a 2-frame plate, read it as the pipeline does, write the frames back unedited (a stub edit
+    that returns its input) as EXR, and read that back."""
+    for number in (1001, 1002):
+        write_plate(str(tmp_path / f"plate.{number}{extension}"), pixels, rate=Fraction(24), timecode="01:00:00:00",
+                    colorspace=colorspace)
+    colour = Colour.resolve(None, colorspace if extension != ".exr" else None, None, f"plate.####{extension}")
+    frames, info = read_video(str(tmp_path / f"plate.####{extension}"), size=(WIDTH, HEIGHT), multiple=8,
+                              colour=colour)
+    out = write_output(frames, str(tmp_path / "out"), "sh010", info, "exr")
+    return read_plate(str(tmp_path / "out" / "sh010.1001.exr")).pixels, out
 
 
-def test_black_white_and_middle_grey_land_on_the_codes_sRGB_gives_them():
-    assert list(linear_to_srgb8(np.array([0.0, 0.18, 1.0], np.float32))) == [0, 118, 255]
+def test_an_acescg_exr_up_to_16_comes_back_acescg_within_the_8_bit_view_tolerance(tmp_path):
+    source = _ramp(16.0)
+    back, out = _identity_round_trip(tmp_path, ".exr", source, "ACEScg")
+    assert out["colorspace"] == "ACEScg"
+    assert read_plate(out["url"].replace("####", "1001")).colorspace in ("lin_ap1_scene", "ACEScg")  # header says so
+    assert back.max() > 12  # highlights survive: not clipped at 1
+    relative = np.abs(back - source) / np.maximum(source, 0.05)
+    # The models see 8-bit codes of the view: half a code, through the inverse, is what may be lost.
+    assert relative.max() < 0.15 and relative.mean() < 0.05
 
 
-def test_light_brighter_than_white_clips_to_white_and_negative_values_to_black():
-    codes = linear_to_srgb8(np.array([4.0, 1e6, -0.5], np.float32))
-    assert codes.dtype == np.uint8 and list(codes) == [255, 255, 0]
+def test_a_log_dpx_round_trips_in_its_log_colourspace(tmp_path):
+    source = np.clip(_ramp(1.0), 0.1, 0.65)  # ACEScct code values, scene-linear up to about 3
+    back, out = _identity_round_trip(tmp_path, ".dpx", source, "ACEScct")
+    assert out["colorspace"] == "ACEScct"
+    assert np.abs(back - source).max() < 0.06 and np.abs(back - source).mean() < 0.03  # ACEScct code values
 
 
-def test_16_bit_codes_decode_to_linear_float32_from_black_to_white():
-    decoded = srgb16_to_linear(np.array([0, 32768, 65535], np.uint16))
-    assert decoded.dtype == np.float32
-    assert decoded[0] == 0 and decoded[2] == pytest.approx(1.0)
-    assert decoded[1] == pytest.approx(0.2140, abs=1e-4)  # the half code is 21.4 % of white's light
+def test_a_colourspace_the_config_does_not_have_is_one_line_naming_the_row(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"shot_id": "a", "video": "a.mp4", "prompt": "x"}\n'
+                        '{"shot_id": "b", "video": "b.####.exr", "prompt": "x", "colorspace": "ACEScgg"}\n')
+    with pytest.raises(ManifestError) as e:
+        load_manifest(str(manifest))
+    (problem,) = e.value.problems
+    assert (problem.row, problem.column) == (2, "colorspace")
+    assert "'ACEScgg' is not a colourspace of the OCIO config" in problem.reason and "\n" not in problem.reason
+
+
+def test_a_view_the_config_does_not_have_is_named_too(tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"shot_id": "a", "video": "a.mp4", "prompt": "x"}\n')
+    with pytest.raises(ManifestError) as e:
+        load_manifest(str(manifest), view="sRGB - Display/No Such View")
+    assert [(p.row, p.column) for p in e.value.problems] == [(1, "view")]

@@ -356,13 +356,15 @@ def test_a_sequences_timecode_is_counted_back_past_a_damaged_first_frame(tmp_pat
 
 
 def test_a_header_timecode_that_cannot_be_counted_back_is_dropped_not_a_crash(tmp_path):
-    from gen1_batch.media.headers import exr_with_timecode
+    from gen1_batch.media.plates import read_plate, write_plate
     from gen1_batch.media.synthetic import write_synthetic_clip
 
     write_synthetic_clip(str(tmp_path / "plate.####.exr"), frames=3, width=32, height=16, output_format="exr")
     for name in ("plate.1001.exr", "plate.1002.exr"):
         (tmp_path / name).write_bytes(b"")
     third = tmp_path / "plate.1003.exr"
-    third.write_bytes(exr_with_timecode(third.read_bytes(), "00:00:00:01"))  # frame 1001 would be before zero
+    shutil.copy(third, tmp_path / "template.exr")
+    write_plate(str(third), read_plate(str(third)).pixels, rate=Fraction(24), timecode="00:00:00:01",  # 1001: < 0
+                colorspace=None, template=str(tmp_path / "template.exr"))
     _, info = read_video(str(tmp_path / "plate.####.exr"), damaged_frames="black", timecode="10:00:00:00")
     assert info.timecode == "10:00:00:00"  # the manifest's, for a source whose own cannot be right
