@@ -13,6 +13,6 @@ def make_shot(tmp_path):
     def make(shot_id: str = "sh1", **columns):
         row = {"shot_id": shot_id, "video": "a.mp4", "prompt": "p", **columns}
         url = write_manifest(tmp_path / f"{shot_id}.jsonl", [row])
-        return load_manifest(url, size_multiple=16)[0]
+        return load_manifest(url, {"resolution_multiple": 16})[0]
 
     return make

@@ -75,7 +75,8 @@ def test_a_written_shot_records_its_files_and_sources_and_resume_checks_them(tmp
 
     make_clip("a.mp4", frames=4)
     row = decoded(frame_start=1, frame_end=3, output_format=output_format)
-    row = replace(row, edited=row.frames, depth=np.zeros(row.frames.shape[:3], np.float16))  # as if edited
+    row = replace(row, edited=row.frames, depth=np.zeros(row.frames.shape[:3], np.float16),  # as if edited
+                  sampling={"max_batch": job.clips_per_call})
     report = write_shot(row, job)
     assert report["sources"]["video"]["fingerprint"] == source_fingerprint(str(tmp_path / "a.mp4"))
     folder = os.path.join(job.output, "sh1")
