@@ -30,7 +30,8 @@ from ray.data._internal.execution.backpressure_policy import (
 from ray.data._internal.execution.operators.base_physical_operator import InternalQueueOperatorMixin
 from ray.data._internal.execution.operators.input_data_buffer import InputDataBuffer
 
-from gen1_batch.config import MODEL_STAGES, StageResources
+from gen1_batch.config import StageResources
+from gen1_batch.stages.spec import MODEL_STAGES
 
 
 def shots_in_flight_limit(resources: dict[str, StageResources]) -> int:

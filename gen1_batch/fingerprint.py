@@ -18,7 +18,7 @@ from gen1_batch import storage
 from gen1_batch.media import sequence
 
 if TYPE_CHECKING:
-    from gen1_batch.manifest import Shot
+    from gen1_batch.shot import Shot
 
 HASHED_BYTES = 1 << 20  # from each end of a file without a content id
 CONTENT_IDS = ("ETag", "etag", "VersionId", "version_id", "generation", "md5Hash")  # what stores give

@@ -2,15 +2,15 @@
 
     manifest rows → decode → depth → CLIP content → diffusion → metrics → encode + write
 
-One row is one shot and one block, so a worker crash costs only the shot it held. Decode and write
-are CPU tasks; each model stage is an actor pool holding its part of the model. Every shot comes
-out as a row with its report; a shot that never comes out (its worker died more often than the
-retries allow) gets a failed report from the driver, so no shot is ever silently lost.
+as stages/spec.py declares them (DATAFLOW), each row a ShotRow (stages/row.py). One row is one
+shot and one block, so a worker crash costs only the shot it held. Decode and write are CPU tasks;
+each model stage is an actor pool holding its part of the model. Every shot comes out as a row
+with its report; a shot that never comes out (its worker died more often than the retries allow)
+gets a failed report from the driver, so no shot is ever silently lost.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -26,12 +26,11 @@ from gen1_batch import storage
 from gen1_batch.admission import gated, shots_in_flight_limit
 from gen1_batch.config import JobConfig, StageResources, default_resources, fit_cpus
 from gen1_batch.interrupt import StopNow
-from gen1_batch.manifest import Shot
 from gen1_batch.report.schema import REPORT_NAME, shot_folder, shot_report
 from gen1_batch.report.summary import compact_report
-from gen1_batch.stages.common import STAGES
-from gen1_batch.stages.io import decode, write
-from gen1_batch.stages.models import ContentStage, DepthStage, DiffusionStage, MetricsStage
+from gen1_batch.shot import Shot
+from gen1_batch.stages.row import report_of, shot_columns
+from gen1_batch.stages.spec import DATAFLOW, STAGES, Stage
 
 # Environment the workers need to reach storage and model hubs the way the driver does.
 FORWARDED_ENV_PREFIXES = ("AWS_", "GOOGLE_", "GCS_", "GCSFS_", "FSSPEC_", "HF_", "HUGGINGFACE_", "GEN1_", "AZURE_")
@@ -89,13 +88,11 @@ def resolve_resources(overrides: dict[str, dict[str, Any]]) -> dict[str, StageRe
     return fit_cpus(resources, cpus)
 
 
-def _task_stage(job: JobConfig, stage: str) -> dict[str, Any]:
-    r = job.resources[stage]
-    return {"batch_size": 1, "num_cpus": r.num_cpus, "max_retries": job.retries}
-
-
-def _actor_stage(job: JobConfig, stage: str) -> dict[str, Any]:
-    r = job.resources[stage]
+def stage_arguments(job: JobConfig, stage: Stage) -> dict[str, Any]:
+    """map_batches' arguments for `stage`: one shot per batch, its resources, finite retries."""
+    r = job.resources[stage.name]
+    if not stage.actors:
+        return {"batch_size": 1, "num_cpus": r.num_cpus, "max_retries": job.retries, "fn_kwargs": {"job": job}}
     low, high = r.pool
     return {
         "batch_size": 1,
@@ -112,18 +109,14 @@ def _actor_stage(job: JobConfig, stage: str) -> dict[str, Any]:
 
 def build_dataset(shots: list[Shot], job: JobConfig) -> Dataset:
     # Only the shot itself goes in (a small block per shot); decode gives each row its full layout.
-    rows = [{"shot_id": shot.shot_id, "shot": shot.to_json()} for shot in shots]
+    rows = [shot_columns(shot) for shot in shots]
     with warnings.catch_warnings():
         # Ray 2.60 deprecates ray_remote_args but has no named parameter yet for max_retries,
         # max_restarts or max_task_retries; they are the only way to bound retries (revisit at 2.64).
         warnings.filterwarnings("ignore", message="`ray_remote_args` is deprecated")
         ds = ray.data.from_items(rows, override_num_blocks=len(rows))
-        ds = ds.map_batches(decode, fn_kwargs={"job": job}, **_task_stage(job, "decode"))
-        ds = ds.map_batches(DepthStage, **_actor_stage(job, "depth"))
-        ds = ds.map_batches(ContentStage, **_actor_stage(job, "content"))
-        ds = ds.map_batches(DiffusionStage, **_actor_stage(job, "diffusion"))
-        ds = ds.map_batches(MetricsStage, **_actor_stage(job, "metrics"))
-        ds = ds.map_batches(write, fn_kwargs={"job": job}, **_task_stage(job, "write"))
+        for stage in DATAFLOW:
+            ds = ds.map_batches(stage.load(), **stage_arguments(job, stage))
     return ds
 
 
@@ -193,5 +186,5 @@ def short_error(error: BaseException) -> str:
 
 def _iter_reports(ds: Dataset) -> Iterator[dict[str, Any]]:
     for row in ds.iter_rows():
-        yield json.loads(row["report"])
+        yield report_of(row)
 

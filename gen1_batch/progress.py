@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from gen1_batch.report.schema import SUCCEEDED
-from gen1_batch.stages.common import STAGES
+from gen1_batch.stages.spec import STAGES
 
 
 class JobProgress:
@@ -26,9 +26,10 @@ class JobProgress:
         self.stage_shots: dict[str, int] = defaultdict(int)
         self.start = time.monotonic()
         self._progress = Progress(TextColumn("[bold]editing"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[bad]} failed[/]"),
+                                  TextColumn("[green]{task.fields[succeeded]} succeeded[/] "
+                                             "[red]{task.fields[failed]} failed[/]"),
                                   TimeElapsedColumn(), TimeRemainingColumn(), console=console)
-        self._task = self._progress.add_task("shots", total=total, ok=0, bad=0)
+        self._task = self._progress.add_task("shots", total=total, succeeded=0, failed=0)
         self._live: Live | None = None
 
     def __enter__(self) -> JobProgress:
@@ -69,7 +70,7 @@ class JobProgress:
             if seconds.get(stage):
                 self.stage_seconds[stage] += seconds[stage]
                 self.stage_shots[stage] += 1
-        self._progress.update(self._task, advance=1, ok=self.done - self.failed, bad=self.failed)
+        self._progress.update(self._task, advance=1, succeeded=self.done - self.failed, failed=self.failed)
         # A shot that succeeded with replaced frames or a variable frame rate says so (report notes).
         notes = [f"  note {report['shot_id']}: {note}" for note in report.get("notes") or []]
         if self._live:

@@ -15,8 +15,8 @@ from gen1_batch import storage
 from gen1_batch.config import JobConfig
 from gen1_batch.errors import describe
 from gen1_batch.fingerprint import changed_files, changed_source
-from gen1_batch.manifest import Shot
 from gen1_batch.report.schema import FAILED, SUCCEEDED, is_done, read_report, shot_folder
+from gen1_batch.shot import Shot
 
 RUN, SKIP = "run", "skip"
 
@@ -51,7 +51,9 @@ def _why_run(report: dict[str, Any] | None, shot: Shot, job: JobConfig) -> str:
         return "failed before"
     if report.get("params_hash") != shot.params_hash():
         return "parameters changed"
-    return "model changed"
+    if (report.get("model") or {}).get("key") != job.model.key:
+        return "model changed"
+    return "--max-batch changed (the edit's last bits depend on it)"
 
 
 def plan_shots(shots: list[Shot], job: JobConfig, force: bool = False, only_failed: bool = False) -> list[PlannedShot]:

@@ -22,12 +22,13 @@ from dataclasses import dataclass
 
 from gen1_batch import storage
 from gen1_batch.layout import JOB_FILES
-from gen1_batch.manifest import Problem, Shot
+from gen1_batch.manifest import Problem
 from gen1_batch.media import sequence
+from gen1_batch.media.preview import ARTIFACT_NAMES
 from gen1_batch.media.writer import FORMATS, output_name
-from gen1_batch.report.artifacts import ARTIFACT_NAMES
 from gen1_batch.report.html import SHOT_PAGE
 from gen1_batch.report.schema import REPORT_NAME
+from gen1_batch.shot import Shot
 
 SHOT_FILES = (REPORT_NAME, SHOT_PAGE, *ARTIFACT_NAMES)  # and in each shot's folder, besides its edit
 FILE, SEQUENCE, TEMPORARIES = "file", "sequence", "temporaries"

@@ -24,8 +24,7 @@ from gen1_batch.layout import JOB_FILES
 from gen1_batch.media.damage import DAMAGED_FRAME_MODES
 from gen1_batch.media.timecode import is_timecode, parse_rate
 from gen1_batch.media.writer import OUTPUT_FORMATS
-from gen1_batch.model.settings import BLENDS, DEFAULT_SETTINGS
-from gen1_batch.model.windows import default_stride
+from gen1_batch.model.settings import BLENDS, DEFAULT_SETTINGS, default_stride
 
 MAX_SEED = 2**63 - 1
 WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10))}

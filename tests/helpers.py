@@ -37,19 +37,24 @@ def gen1(*args: str, check: int | None = None, timeout: int = 600, env: dict | N
     return result
 
 
-def write_finished_shot(output: str, shot, model_key: str, edit: bytes = b"an edit") -> dict:
+def write_finished_shot(output: str, shot, model: str = "tiny", edit: bytes = b"an edit",
+                        max_batch: int | None = None) -> dict:
     """What a run leaves for a shot that succeeded, without running it: its edit (a movie format) and
-    a report recording its parameters, model, files and sources."""
+    a report recording its parameters, model, UNet batch, files and sources."""
     from gen1_batch import storage
     from gen1_batch.fingerprint import record_files, shot_sources
     from gen1_batch.media import output_name
+    from gen1_batch.model.loading import describe_model
     from gen1_batch.report.schema import report_url, shot_folder
+
+    ref = describe_model(model)
 
     folder = shot_folder(output, shot.shot_id)
     url = storage.join(folder, output_name(shot.shot_id, shot.output_format))
     storage.write_bytes_atomic(url, edit)
     report = {"shot_id": shot.shot_id, "status": "succeeded", "params_hash": shot.params_hash(),
-              "params": shot.params(), "model": {"key": model_key}, "seconds": {},
+              "params": shot.params(), "model": {"key": ref.key}, "seconds": {},
+              "sampling": {"max_batch": max_batch or ref.settings["max_batch"]},
               "output": {"url": url, "bytes": len(edit)}, "sources": shot_sources(shot),
               "files": record_files(folder, {"url": url}, [])}
     storage.write_json_atomic(report_url(output, shot.shot_id), report)

@@ -100,7 +100,7 @@ def test_a_finished_job_run_again_starts_no_ray_and_loads_no_model(tmp_path, mak
 
     (shot,) = load_manifest(url)
     shot = shot.__class__(**{**shot.params(), "steps": 4})  # the tiny model's default steps
-    write_finished_shot(out, shot, describe_model("tiny").key)
+    write_finished_shot(out, shot)
     monkeypatch.setattr("gen1_batch.pipeline.start_ray", pytest.fail)
     result = invoke("run", url, "--output", out, "--json")
     assert result.exit_code == 0, result.stderr

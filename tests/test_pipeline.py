@@ -7,9 +7,10 @@ import os
 import pytest
 
 from gen1_batch.admission import shots_in_flight_limit
-from gen1_batch.config import MODEL_STAGES, JobConfig, default_resources
+from gen1_batch.config import JobConfig, default_resources
 from gen1_batch.model.loading import describe_model
-from gen1_batch.pipeline import _actor_stage, _task_stage, forwarded_env, resolve_resources, short_error
+from gen1_batch.pipeline import forwarded_env, resolve_resources, short_error, stage_arguments
+from gen1_batch.stages.spec import DATAFLOW, MODEL_STAGES
 from tests.helpers import gen1, write_tiny_shots
 
 
@@ -19,12 +20,15 @@ def job(retries=2):
 
 
 def test_model_stages_have_finite_restarts_and_hold_one_shot_at_a_time():
-    for stage in MODEL_STAGES:
-        args = _actor_stage(job(retries=3), stage)
-        assert (args["max_restarts"], args["max_task_retries"]) == (3, 3)  # Ray's default is -1: unlimited
-        assert args["compute"].max_tasks_in_flight_per_actor == 1 and args["batch_size"] == 1
-    for stage in ("decode", "write"):
-        assert _task_stage(job(retries=1), stage)["max_retries"] == 1
+    for stage in DATAFLOW:
+        args = stage_arguments(job(retries=3), stage)
+        assert args["batch_size"] == 1
+        if stage.actors:
+            assert (args["max_restarts"], args["max_task_retries"]) == (3, 3)  # Ray's default is -1: unlimited
+            assert args["compute"].max_tasks_in_flight_per_actor == 1
+        else:
+            assert args["max_retries"] == 3
+    assert [s.name for s in DATAFLOW if s.actors] == list(MODEL_STAGES) == ["depth", "content", "diffusion", "metrics"]
 
 
 def test_gpus_when_the_cluster_has_them_cpu_otherwise():

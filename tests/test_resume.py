@@ -30,7 +30,7 @@ def setup(tmp_path, make_clip):
             "shot_id": shot.shot_id, "status": status, "params_hash": params_hash or shot.params_hash(),
             "model": {"key": key or job.model.key}})
 
-    write_finished_shot(job.output, shots[0], job.model.key)
+    write_finished_shot(job.output, shots[0])
     report(shots[1], status="failed")
     report(shots[2], params_hash="changed")
     report(shots[3], key="another-model")
@@ -48,6 +48,13 @@ def test_only_shots_done_with_the_same_parameters_and_model_are_skipped(setup):
         (SKIP, "done"), (RUN, "failed before"), (RUN, "parameters changed"), (RUN, "model changed"), (RUN, "new")]
 
 
+def test_a_shot_done_with_another_max_batch_runs_again_saying_why(setup):
+    shots, job = setup
+    other = JobConfig(manifest="m", output=job.output, model=job.model, max_batch=job.clips_per_call + 1)
+    assert decisions(plan_shots(shots[:1], other)) == [(RUN, "--max-batch changed (the edit's last bits depend on it)")]
+    assert decisions(plan_shots(shots[:1], job)) == [(SKIP, "done")]
+
+
 def test_force_redoes_everything_and_only_failed_only_the_failed(setup):
     shots, job = setup
     assert {a for a, _ in decisions(plan_shots(shots, job, force=True))} == {RUN}
@@ -63,7 +70,7 @@ def finished(tmp_path: Path, **row):
     """A shot that a run finished, and its job."""
     (shot,) = load_manifest(write_manifest(tmp_path / "m.jsonl", [{"shot_id": "sh", "prompt": "p", **row}]))
     job = JobConfig(manifest="m", output=str(tmp_path / "out"), model=describe_model("tiny"))
-    write_finished_shot(job.output, shot, job.model.key)
+    write_finished_shot(job.output, shot)
     assert decisions(plan_shots([shot], job)) == [(SKIP, "done")]
     return shot, job
 
@@ -135,7 +142,7 @@ def test_resume_checks_work_on_object_stores(tmp_path):
     rows = [{"shot_id": "sh", "video": "memory://studio/clips/a.mp4", "prompt": "p"}]
     (shot,) = load_manifest(write_manifest(tmp_path / "m.jsonl", rows))
     job = JobConfig(manifest="m", output="memory://studio/out", model=describe_model("tiny"))
-    write_finished_shot(job.output, shot, job.model.key)
+    write_finished_shot(job.output, shot)
     assert decisions(plan_shots([shot], job)) == [(SKIP, "done")]
     write_video(synthetic_frames(3, 32, 16, seed=5), "memory://studio/clips/a.mp4", 24)
     assert decisions(plan_shots([shot], job)) == [(RUN, "source changed: memory://studio/clips/a.mp4")]
@@ -146,7 +153,7 @@ def test_the_dry_run_plan_says_why_a_shot_runs_again(tmp_path, make_clip):
     url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": "a", "video": "a.mp4", "prompt": "p", "steps": 4}])
     (shot,) = load_manifest(url)
     out = tmp_path / "out"
-    write_finished_shot(str(out), shot, describe_model("tiny").key)
+    write_finished_shot(str(out), shot)
     (out / "a" / "a.mp4").unlink()
     result = CliRunner().invoke(app, ["run", url, "--output", str(out), "--dry-run", "--json"])
     assert result.exit_code == 0, result.output

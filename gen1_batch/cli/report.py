@@ -28,7 +28,7 @@ def report(
     """Per-shot status, metrics, timings and errors of a job, read from its shots' reports (the same
     as index.html, in the terminal)."""
     from gen1_batch.report.summary import collect_reports, result_row, write_index
-    from gen1_batch.stages.common import STAGES
+    from gen1_batch.stages.spec import STAGES
 
     try:
         reports, unreadable = collect_reports(output)
@@ -64,7 +64,7 @@ def report(
 
     for r in rows:
         status = (f"[red]{escape(str(r['error_stage']))}[/]" if r["status"] != SUCCEEDED
-                  else "[yellow]outlier[/]" if r["outlier"] else "[green]ok[/]")
+                  else "[yellow]outlier[/]" if r["outlier"] else "[green]succeeded[/]")
         prompt = prompt_score(r)
         table.add_row(r["shot_id"], status, escape(str(r["frames"] or "")), escape(str(r["fps"] or "")),
                       number(r["frame_consistency"]), number(prompt), number(r["structure_error"]),

@@ -47,7 +47,7 @@ def checked_shots(manifest: str, settings: dict[str, Any], **flags: Any) -> list
 
 
 def _parse_stage_options(values: list[str], option: str, cast: type) -> dict[str, Any]:
-    from gen1_batch.config import MODEL_STAGES
+    from gen1_batch.stages.spec import MODEL_STAGES
 
     parsed = {}
     for value in values:
@@ -86,8 +86,13 @@ def run(
                                                  "Default: GPUs when the cluster has them.")] = [],  # noqa: B006
     retries: Annotated[int, typer.Option(min=0, help="Restarts of a crashed worker, and retries of its shot.")] = 2,
     device: Annotated[str | None, typer.Option(help="Force the model device: cpu or cuda.")] = None,
-    max_batch: Annotated[int | None, typer.Option(min=1, help="Clips (window × guidance pass) per UNet call; "
-                                                              "lower it if a GPU runs out of memory.")] = None,
+    max_batch: Annotated[int | None, typer.Option(min=1, help="Video clips (window × guidance pass) per UNet "
+                                                              "call, and that many windows' frames per image-pass "
+                                                              "call; lower it if a GPU runs out of memory. Default: "
+                                                              "the model's.")] = None,
+    compile_unet: Annotated[bool, typer.Option("--compile", help="torch.compile the UNet (channels-last on a GPU): "
+                                                "faster steps after a compile of minutes per actor; worth it "
+                                                "for long jobs on GPUs.")] = False,
     threshold: ThresholdOpt = DEFAULT_THRESHOLD,
     wait_for_lock: Annotated[bool, typer.Option("--wait-for-lock", help="If another run is writing to the "
                                                 "output, wait until it is done instead of stopping.")] = False,
@@ -120,7 +125,7 @@ def run(
         overrides.setdefault(stage, {})["num_gpus"] = amount
 
     job = JobConfig(manifest=storage.absolute(manifest), output=storage.absolute(output), model=ref,
-                    retries=retries, device=device, max_batch=max_batch)
+                    retries=retries, device=device, max_batch=max_batch, compile=compile_unet)
     _refuse_source_collisions(shots, manifest, output)
     if not dry_run:
         _hold_output_lock(ctx, job.output, wait_for_lock)

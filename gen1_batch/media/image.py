@@ -6,9 +6,8 @@ import io
 
 import numpy as np
 
-from gen1_batch import storage
 from gen1_batch.errors import describe
-from gen1_batch.media.reader import MediaError
+from gen1_batch.media.reader import MediaError, read_file
 
 # CLIP sees 224 px; a few times that keeps the crop sharp without holding 8K stills in memory.
 MAX_REFERENCE_SIDE = 1024
@@ -19,15 +18,7 @@ def read_image(url: str) -> np.ndarray:
     from PIL import Image
 
     try:
-        data = storage.read_bytes(url)
-    except FileNotFoundError:
-        raise MediaError(f"{url}: file not found") from None
-    except storage.StorageError as e:
-        raise MediaError(str(e)) from None
-    if not data:
-        raise MediaError(f"{url}: empty file")
-    try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(read_file(url))) as image:
             image = image.convert("RGB")
             image.thumbnail((MAX_REFERENCE_SIDE, MAX_REFERENCE_SIDE), Image.Resampling.LANCZOS)
             return np.asarray(image).copy()

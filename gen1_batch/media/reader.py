@@ -35,6 +35,7 @@ from gen1_batch.errors import ShotError
 from gen1_batch.media import canvas as canvases
 from gen1_batch.media import orientation
 from gen1_batch.media import sequence as sequences
+from gen1_batch.media.colour import linear_to_srgb8
 from gen1_batch.media.damage import describe, fill
 from gen1_batch.media.headers import header_timecode
 from gen1_batch.media.timecode import offset
@@ -44,6 +45,20 @@ DEFAULT_SEQUENCE_RATE = Fraction(24)
 
 class MediaError(ShotError):
     """A source that cannot be used; the message names the file and, where known, the frame."""
+
+
+def read_file(url: str) -> bytes:
+    """A source file's bytes (a sequence frame, an image prompt); a MediaError naming the file when it
+    is missing, empty or out of reach."""
+    try:
+        data = storage.read_bytes(url)
+    except FileNotFoundError:
+        raise MediaError(f"{url}: file not found") from None
+    except storage.StorageError as e:
+        raise MediaError(str(e)) from None
+    if not data:
+        raise MediaError(f"{url}: empty file")
+    return data
 
 
 @dataclass(frozen=True)
@@ -119,15 +134,6 @@ def bit_depth(frame: av.VideoFrame) -> tuple[int, bool]:
     return frame.format.components[0].bits, frame.format.name in _FLOAT_PLANES
 
 
-def linear_to_srgb(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)
-
-
-def srgb_to_linear(x: np.ndarray) -> np.ndarray:
-    return np.where(x <= 0.04045, x / 12.92, np.power((x + 0.055) / 1.055, 2.4))
-
-
 def _float_rgb(frame: av.VideoFrame) -> np.ndarray:
     """h×w×3 float32 RGB from a planar float frame, values above 1 kept (swscale would clip them)."""
     dtype, _ = _FLOAT_PLANES[frame.format.name]
@@ -139,8 +145,7 @@ def _float_rgb(frame: av.VideoFrame) -> np.ndarray:
 def to_canvas(frame: av.VideoFrame, layout: canvases.Canvas, matrix: list[int] | None = None) -> np.ndarray:
     """One decoded frame as uint8 RGB on the working canvas, upright as its display matrix says."""
     if frame.format.name in _FLOAT_PLANES:
-        display = (linear_to_srgb(_float_rgb(frame)) * 255 + 0.5).astype(np.uint8)
-        frame = av.VideoFrame.from_ndarray(display, format="rgb24")
+        frame = av.VideoFrame.from_ndarray(linear_to_srgb8(_float_rgb(frame)), format="rgb24")
     width, height = orientation.display_size(layout.content_width, layout.content_height, matrix)  # as stored
     rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
     return canvases.pad(np.ascontiguousarray(orientation.to_display(rgb, matrix)), layout)
@@ -454,14 +459,7 @@ def _sequence_frame(path: str, number: int, demuxer: str, first: av.VideoFrame |
                     ) -> tuple[av.VideoFrame, bytes]:
     """One frame file, decoded; a MediaError naming the file if it is missing, empty, unreadable or
     of another size than the sequence's first frame."""
-    try:
-        data = storage.read_bytes(path)
-    except FileNotFoundError:
-        raise MediaError(f"{path}: frame {number} is missing") from None
-    except storage.StorageError as e:
-        raise MediaError(str(e)) from None
-    if not data:
-        raise MediaError(f"{path}: frame {number} is an empty file")
+    data = read_file(path)
     try:
         with av.open(io.BytesIO(data), format=demuxer) as container:
             frame = next(container.decode(video=0))
@@ -543,7 +541,7 @@ def probe(url: str) -> dict[str, Any]:
         numbers = list(seq.frames) if seq.frames else sequences.frames_on_disk(seq)
         if not numbers:
             raise MediaError(f"{seq.pattern()}: no frames found")
-        with av.open(io.BytesIO(storage.read_bytes(seq.path(numbers[0]))),
+        with av.open(io.BytesIO(read_file(seq.path(numbers[0]))),
                      format=sequences.SEQUENCE_FORMATS[seq.extension]) as c:
             frame = next(c.decode(video=0))
         return {"url": seq.pattern(), "codec": seq.extension[1:], "width": frame.width, "height": frame.height,

@@ -25,8 +25,9 @@ import numpy as np
 from gen1_batch import storage
 from gen1_batch.media import orientation
 from gen1_batch.media.canvas import Canvas, crop
+from gen1_batch.media.colour import srgb16_to_linear
 from gen1_batch.media.headers import exr_with_timecode
-from gen1_batch.media.reader import MediaError, VideoInfo, srgb_to_linear
+from gen1_batch.media.reader import MediaError, VideoInfo
 from gen1_batch.media.sequence import Sequence, frames_on_disk, output_sequence, parse
 from gen1_batch.media.timecode import offset
 
@@ -85,7 +86,7 @@ def _source_frames(frames: np.ndarray, layout: Canvas, width: int, height: int, 
 
 def _exr_frame(frame: av.VideoFrame) -> av.VideoFrame:
     """A 16-bit display-referred RGB frame as scene-linear float, what EXR holds."""
-    linear = srgb_to_linear(frame.to_ndarray().astype(np.float32) / 65535)
+    linear = srgb16_to_linear(frame.to_ndarray())
     return av.VideoFrame.from_ndarray(np.ascontiguousarray(linear, dtype=np.float32), format="gbrpf32le")
 
 

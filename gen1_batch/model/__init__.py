@@ -1,1 +1,2 @@
-"""The Gen-1 model: video UNet, structure, content, guidance, windows, sampler, presets and loading."""
+"""The Gen-1 model: video UNet, structure, content, guidance, windows, sampler, presets, loading and the
+quality metrics of an edit."""

@@ -19,9 +19,9 @@ from diffusers.utils import BaseOutput
 
 from gen1_batch.model.content import clip_preprocess, embed_images
 from gen1_batch.model.sampler import Conditioning, SamplingStats, sample
-from gen1_batch.model.settings import DEFAULT_SETTINGS
+from gen1_batch.model.settings import DEFAULT_SETTINGS, default_stride
 from gen1_batch.model.structure import normalize_depth
-from gen1_batch.model.windows import WindowSpec, default_stride
+from gen1_batch.model.windows import WindowSpec
 
 
 @dataclass

@@ -1,15 +1,19 @@
-"""Model settings and component names: plain data, importable without torch."""
+"""Model settings, component names and pipeline classes: plain data, importable without torch."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 DEFAULT_MODEL = "tiny"  # the preset `gen1 run`, `gen1 edit` and `gen1_batch.edit` use unless told
 
+# A model folder's index (diffusers' name): its pipeline class, components and settings.
+MODEL_INDEX = "model_index.json"
+
 # How overlapping windows' predictions are weighted along the window (see windows.blend_weights).
 BLENDS = ("pyramid", "flat", "gaussian")
 
-# Settings stored in model_index.json beside the components; every one has a default here.
+# Settings stored in MODEL_INDEX beside the components; every one has a default here.
 DEFAULT_SETTINGS: dict[str, Any] = {
     "default_steps": 25,
     "default_resolution": 512,  # working size is about this many pixels squared
@@ -58,3 +62,13 @@ PIPELINES: dict[str, dict[str, Any]] = {
     },
 }
 COMPONENTS = PIPELINES["Gen1Pipeline"]["components"]
+
+
+def default_stride(length: int) -> int:
+    """Windows overlap by half unless told otherwise."""
+    return max(1, length // 2)
+
+
+def pipeline_class(name: str) -> type:
+    """The pipeline class PIPELINES names (imported on first use: it brings torch)."""
+    return getattr(importlib.import_module(PIPELINES[name]["module"]), name)

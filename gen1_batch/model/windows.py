@@ -40,11 +40,6 @@ class WindowSpec:
         return asdict(self)
 
 
-def default_stride(length: int) -> int:
-    """Windows overlap by half unless told otherwise."""
-    return max(1, length // 2)
-
-
 def window_starts(num_frames: int, length: int, stride: int, offset: int = 0) -> list[int]:
     """Start frames of windows of `length` covering [0, num_frames): a grid of pitch `stride` moved
     by `offset`, clamped into the shot (so the first window starts at 0 and the last ends at the

@@ -13,10 +13,10 @@ from typing import Any
 
 from gen1_batch import __version__, storage
 from gen1_batch.config import JobConfig
-from gen1_batch.manifest import Shot
 from gen1_batch.media.damage import describe
 from gen1_batch.media.reader import VideoInfo
 from gen1_batch.model.loading import combined_fingerprint
+from gen1_batch.shot import Shot
 
 SCHEMA_VERSION = 3  # 2: metrics, artifacts, model.random_parts; 3: sources, files
 REPORT_NAME = "report.json"
@@ -125,4 +125,5 @@ def is_done(report: dict[str, Any] | None, shot: Shot, job: JobConfig) -> bool:
         and report.get("status") == SUCCEEDED
         and report.get("params_hash") == shot.params_hash()
         and (report.get("model") or {}).get("key") == job.model.key
+        and (report.get("sampling") or {}).get("max_batch") == job.clips_per_call
     )

@@ -15,7 +15,7 @@ from gen1_batch.layout import RESULTS_NAME, SUMMARY_NAME
 from gen1_batch.report.html import INDEX_NAME, counts_of, index_page, index_row
 from gen1_batch.report.rules import DEFAULT_THRESHOLD
 from gen1_batch.report.schema import FAILED, REPORT_NAME, SCHEMA_VERSION, SUCCEEDED, report_problem
-from gen1_batch.stages.common import STAGES
+from gen1_batch.stages.spec import STAGES
 
 METRICS = ("frame_consistency", "prompt_consistency", "reference_consistency", "structure_error",
            "source_frame_consistency")

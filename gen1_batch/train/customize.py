@@ -20,7 +20,7 @@ def image_rows(images: list[str]) -> list[TrainingRow]:
 
 
 def reference_consistency(pipe, frames: np.ndarray, references: list[np.ndarray]) -> float:
-    from gen1_batch.report import metrics
+    from gen1_batch.model import metrics
 
     embeddings = pipe.embed_frames(frames)
     return float(np.mean([metrics.prompt_consistency(embeddings, pipe.embed_frames(r[None])[0]) for r in references]))

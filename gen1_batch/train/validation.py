@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from gen1_batch.report import metrics
+from gen1_batch.model import metrics
 
 
 def score_edit(pipe: Any, frames: np.ndarray, structure: int, seed: int = 0) -> dict[str, float]:

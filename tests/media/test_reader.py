@@ -115,7 +115,7 @@ def test_an_unsupported_codec_is_named(tmp_path):
 
 @pytest.mark.parametrize("damage, message", [
     ("delete", r"plate\.1003\.png: frame 1003 is missing"),
-    ("empty", r"plate\.1003\.png: frame 1003 is an empty file"),
+    ("empty", r"plate\.1003\.png: empty file"),
     ("garbage", r"plate\.1003\.png: frame 1003 cannot be decoded"),
 ])
 def test_a_bad_frame_in_a_sequence_fails_the_shot_naming_the_file(tmp_path, damage, message):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gen1_batch.media.synthetic import synthetic_frames
-from gen1_batch.report.metrics import frame_consistency, prompt_consistency, structure_error
+from gen1_batch.model.metrics import frame_consistency, prompt_consistency, structure_error
 
 
 def test_identical_frames_have_frame_consistency_one(tiny):

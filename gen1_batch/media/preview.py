@@ -1,13 +1,12 @@
 """The pictures of a shot's report: a contact sheet (input | depth | output rows), a thumbnail, the
 reference image, and an H.264 preview that plays in any browser (ProRes and sequences do not).
 
-Made with PIL and PyAV in the write stage, from the working-canvas frames the shot already has.
+Made with PIL and PyAV from the working-canvas frames the shot already has (the write stage passes them).
 """
 
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -64,24 +63,29 @@ def _jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def write_artifacts(folder: str, row: dict[str, Any], layout: Canvas, first_frame: int, fps: str,
-                    output: dict[str, Any] | None) -> dict[str, str]:
-    """Write a shot's report pictures beside its output; returns name -> file name."""
+def write_artifacts(folder: str, *, frames: np.ndarray, depth: np.ndarray, edited: np.ndarray | None,
+                    reference: np.ndarray | None, layout: Canvas, first_frame: int, fps: str,
+                    output_url: str | None, output_format: str) -> dict[str, str]:
+    """Write a shot's report pictures beside its output; returns name -> file name.
+
+    `frames`, `depth` and `edited` are on the working canvas `layout` (`edited` None: no edit), the
+    first of them is the source's frame `first_frame`; `output_url` is the written edit (None: not
+    written), in `output_format`."""
     written: dict[str, str] = {}
-    source, edited = crop(row["frames"], layout), crop(row["edited"], layout) if row["edited"].size else None
-    if row["reference"].size:
-        storage.write_bytes_atomic(storage.join(folder, REFERENCE_NAME), _jpeg(Image.fromarray(row["reference"])))
+    if reference is not None:
+        storage.write_bytes_atomic(storage.join(folder, REFERENCE_NAME), _jpeg(Image.fromarray(reference)))
         written["reference"] = REFERENCE_NAME
     if edited is None:
         return written
+    source, edited = crop(frames, layout), crop(edited, layout)
     indices = sample_indices(len(edited))
-    sheet = contact_sheet(source[indices], crop(row["depth"], layout)[indices], edited[indices],
+    sheet = contact_sheet(source[indices], crop(depth, layout)[indices], edited[indices],
                           [first_frame + i for i in indices])
     storage.write_bytes_atomic(storage.join(folder, CONTACT_NAME), _jpeg(sheet))
     storage.write_bytes_atomic(storage.join(folder, THUMB_NAME), _jpeg(_tile(edited[len(edited) // 2], 90)))
     written.update(contact=CONTACT_NAME, thumbnail=THUMB_NAME)
-    if output and output.get("format") == "mp4":
-        written["video"] = storage.basename(output["url"])
+    if output_url and output_format == "mp4":
+        written["video"] = storage.basename(output_url)
     else:  # ProRes and image sequences do not play in a browser: a small H.264 preview does
         even = edited[:, : edited.shape[1] // 2 * 2, : edited.shape[2] // 2 * 2]
         write_video(np.ascontiguousarray(even), storage.join(folder, PREVIEW_NAME), fps)

@@ -1,0 +1,174 @@
+"""Method fidelity: the paper's claims measured on held-out toy-world shots (issue 14, item 4).
+
+Each held-out scene (seeds `gen1_batch.toy.world.is_held_out` reserves, never trained on) is
+rendered with its exact depth and masks and edited through the model's pipeline (the methods
+`gen1_batch.edit` runs: estimate_depth, encode_content, generate) towards other materials: the
+caption of the same shapes in those materials (text, through the prior) or a still of them
+(reference image). One table is printed:
+
+* structure error (the model's depth estimator on the output against the source's exact depth,
+  scale and shift fitted) at t_s = 0, 1, 3, 5, 7, and at t_s = 0 with the structure input zeroed;
+  the estimator on the source itself is its own floor;
+* material share: the share of surfaces (objects, floor, background) whose colour and pattern,
+  measured inside the exact masks without any CLIP, are the wanted ones; chance beside it;
+* frame consistency (CLIP, the report's metric) and flicker (mean change in the pixels static in
+  the source) at ω_t = 0, 1, 1.5, on the same scenes with the camera held still;
+* prompt consistency (CLIP) at ω = 1, 3, 7.5.
+
+    python benchmarks/method_fidelity.py                    # the default model
+    python benchmarks/method_fidelity.py --model tiny --scenes 3 --steps 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from gen1_batch.api import cached_pipeline
+from gen1_batch.model import metrics
+from gen1_batch.model.settings import DEFAULT_MODEL
+from gen1_batch.shot import DEFAULTS
+from gen1_batch.toy.dataset import REFERENCE_FRAME_GAP, target_materials
+from gen1_batch.toy.measures import MaterialScore, flicker, material_share, static_pixels, structure_error
+from gen1_batch.toy.render import Render, render, render_image
+from gen1_batch.toy.world import Scene, random_scene, seeds
+
+STRUCTURE_LEVELS = (0, 1, 3, 5, 7)
+TEMPORAL_SCALES = (0.0, 1.0, 1.5)
+CONTENT_SCALES = (1.0, 3.0, 7.5)
+
+
+@dataclass
+class Shot:
+    scene: Scene
+    source: Render
+    target: Scene
+    reference: np.ndarray  # uint8 h×w×3: the target materials on the same shapes, after the clip
+
+
+@contextmanager
+def structure_zeroed(pipe):
+    """The pipeline with its structure input replaced by zeros (the ablation the paper's claim is set against)."""
+    prepare = pipe.prepare_structure
+    pipe.prepare_structure = lambda depth, level: torch.zeros_like(prepare(depth, level))
+    try:
+        yield pipe
+    finally:
+        del pipe.prepare_structure
+
+
+class Editor:
+    """Edits through the pipeline, each (shot, text/image, t_s, ω, ω_t, ablation) once."""
+
+    def __init__(self, model: str, steps: int | None):
+        self.pipe = cached_pipeline(model)
+        self.steps = steps
+        self.done: dict[tuple, np.ndarray] = {}
+        self.edits = 0
+        self.seconds = 0.0
+
+    def __call__(self, index: int, shot: Shot, by: str, structure: int = DEFAULTS["structure"],
+                 content_scale: float = DEFAULTS["content_scale"],
+                 temporal_scale: float = DEFAULTS["temporal_scale"], zeroed: bool = False) -> np.ndarray:
+        key = (index, by, structure, content_scale, temporal_scale, zeroed)
+        if key not in self.done:
+            start = time.perf_counter()
+            pipe = self.pipe
+            depth = pipe.estimate_depth(shot.source.frames)
+            content = pipe.encode_content(shot.target.caption if by == "text" else None,
+                                          shot.reference if by == "image" else None, seed=index)
+            with structure_zeroed(pipe) if zeroed else _nothing():
+                frames, _ = pipe.generate(depth, content, structure=structure, content_scale=content_scale,
+                                          temporal_scale=temporal_scale, steps=self.steps, seed=index)
+            self.done[key] = frames
+            self.edits += 1
+            self.seconds += time.perf_counter() - start
+        return self.done[key]
+
+
+@contextmanager
+def _nothing():
+    yield
+
+
+def make_shots(count: int, frames: int, size: int, still_camera: bool) -> list[Shot]:
+    shots = []
+    for seed in seeds(count, held_out=True):
+        scene = random_scene(seed, camera_moves=False) if still_camera else random_scene(seed)
+        target = scene.with_materials(target_materials(scene))
+        shots.append(Shot(scene, render(scene, frames, size, size), target,
+                          render_image(target, size, size, frame=frames + REFERENCE_FRAME_GAP)))
+    return shots
+
+
+def mean(values: list[float | None]) -> float:
+    kept = [v for v in values if v is not None and np.isfinite(v)]
+    return float(np.mean(kept)) if kept else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=DEFAULT_MODEL)
+    parser.add_argument("--scenes", type=int, default=4, help="held-out scenes")
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
+    a = parser.parse_args()
+    torch.manual_seed(0)
+    edit = Editor(a.model, a.steps)
+    pipe = edit.pipe
+    shots = make_shots(a.scenes, a.frames, a.size, still_camera=False)
+    still = make_shots(a.scenes, a.frames, a.size, still_camera=True)
+    rows: list[tuple[str, str, str, str]] = []
+
+    def structure_row(setting: str, outputs: Callable[[int, Shot], np.ndarray]) -> None:
+        errors = [structure_error(pipe.estimate_depth(outputs(i, s)), s.source.depth) for i, s in enumerate(shots)]
+        rows.append(("structure error ↓", setting, f"{mean(errors):.4f}", ""))
+
+    structure_row("the source itself (the estimator's own error)", lambda i, s: s.source.frames)
+    for level in STRUCTURE_LEVELS:
+        structure_row(f"t_s = {level}", lambda i, s, level=level: edit(i, s, "text", structure=level))
+    structure_row("t_s = 0, structure input zeroed", lambda i, s: edit(i, s, "text", structure=0, zeroed=True))
+
+    for by, name in (("image", "reference image"), ("text", "text, through the prior")):
+        scores = [material_share(edit(i, s, by), s.source.masks, s.target.materials) for i, s in enumerate(shots)]
+        kept = [x for x in scores if x.surfaces]
+        c = MaterialScore
+        rows.append((f"material share ↑ ({name})", f"t_s = {DEFAULTS['structure']}, ω = {DEFAULTS['content_scale']}",
+                     f"{mean([x.material for x in kept]):.3f} (colour {mean([x.colour for x in kept]):.3f}, "
+                     f"pattern {mean([x.pattern for x in kept]):.3f}; {sum(x.surfaces for x in kept)} surfaces)",
+                     f"{c.chance_material:.3f} (colour {c.chance_colour:.3f}, pattern {c.chance_pattern:.3f})"))
+    source_materials = mean([material_share(s.source.frames, s.source.masks, s.scene.materials).material
+                             for s in shots])
+    rows.append(("material share ↑ (the source against its own materials)", "", f"{source_materials:.3f}", ""))
+
+    source_consistency = mean([metrics.frame_consistency(pipe.embed_frames(s.source.frames)) for s in still])
+    for scale in TEMPORAL_SCALES:
+        outputs = [edit(a.scenes + i, s, "text", temporal_scale=scale) for i, s in enumerate(still)]
+        consistency = mean([metrics.frame_consistency(pipe.embed_frames(o)) for o in outputs])
+        flickers = mean([flicker(o, static_pixels(s.scene, s.source.masks)) for o, s in zip(outputs, still,
+                                                                                            strict=True)])
+        rows.append(("frame consistency ↑", f"ω_t = {scale}", f"{consistency:.4f}", f"source {source_consistency:.4f}"))
+        rows.append(("flicker ↓ (still camera, static pixels)", f"ω_t = {scale}", f"{flickers:.4f}", "source 0"))
+
+    for scale in CONTENT_SCALES:
+        values = [metrics.prompt_consistency(pipe.embed_frames(edit(i, s, "text", content_scale=scale)),
+                                             pipe.embed_text(s.target.caption)) for i, s in enumerate(shots)]
+        rows.append(("prompt consistency ↑", f"ω = {scale}", f"{mean(values):.4f}", ""))
+
+    print(f"model {a.model}; {a.scenes} held-out scenes (seeds {', '.join(str(s.scene.seed) for s in shots)}), "
+          f"{a.frames} frames at {a.size}×{a.size}, steps {a.steps or pipe.settings['default_steps']}; "
+          f"{edit.edits} edits in {edit.seconds:.1f} s")
+    print("\n| measure | setting | value | chance / reference |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
