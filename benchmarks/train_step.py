@@ -1,7 +1,7 @@
 """Training speed: samples/s and s/step per worker.
 
-    python benchmarks/train_step.py            # tiny on CPU, 1 vs 2 workers (local Ray)
-    python benchmarks/train_step.py --gpu      # gen1-sd15 at full size with random weights, 448x256 x 8
+    python benchmarks/train_step.py            # tiny on CPU, 1 vs 2 workers (local Ray), then the GPU part
+    python benchmarks/train_step.py --gpu      # only gen1-sd15 at full size with random weights, 448x256 x 8
                                                # frames, with and without gradient checkpointing (CUDA)
 
 The CPU numbers come from the run's own metrics.jsonl (steps after the first, which waits for the
@@ -41,7 +41,8 @@ def gpu(steps: int = 5) -> None:
     import torch
 
     if not torch.cuda.is_available():
-        print("no CUDA GPU here: the gen1-sd15 measurement needs one (python benchmarks/train_step.py --gpu)")
+        print("no CUDA GPU here: the gen1-sd15 measurement needs one; on a GPU machine run "
+              "`python benchmarks/train_step.py --gpu`")
         return
     from gen1_batch.model.presets import build_gen1_sd15
 
@@ -69,4 +70,6 @@ def gpu(steps: int = 5) -> None:
 
 
 if __name__ == "__main__":
-    gpu() if "--gpu" in sys.argv else cpu()
+    if "--gpu" not in sys.argv:
+        cpu()
+    gpu()

@@ -1,4 +1,4 @@
-"""Submitting `gen1 run` to a Ray cluster through Ray Jobs, once per run.
+"""Submitting `gen1 run` (or `gen1 train`) to a Ray cluster through Ray Jobs, once per run.
 
 The submission id is a hash of what the job does (the entrypoint: manifest, output, model, flags),
 of the manifest's content and of an optional run id (a nightly schedule passes the date). So
@@ -48,9 +48,10 @@ def auth_headers() -> dict[str, str]:
     return dict(loader.get_token_for_http_header(ignore_auth_mode=True) or {})
 
 
-def entrypoint(args: list[str]) -> str:
-    """The command the cluster runs: `gen1 run` with the same arguments, connected to the cluster."""
-    return shlex.join(["python", "-m", "gen1_batch", "run", *args, "--address", "auto"])
+def entrypoint(args: list[str], command: str = "run") -> str:
+    """The command the cluster runs: `gen1 run` (or `gen1 train`) with the same arguments, connected to
+    the cluster."""
+    return shlex.join(["python", "-m", "gen1_batch", command, *args, "--address", "auto"])
 
 
 def submission_id(command: str, manifest: str, run_id: str | None) -> str:

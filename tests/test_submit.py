@@ -20,6 +20,7 @@ class JobsAPI(BaseHTTPRequestHandler):
     """GET /api/version, /api/jobs/ID and /api/jobs/ID/logs, each only with the cluster's token."""
 
     seen: ClassVar[list[str]] = []  # the authorization header of each request
+    submitted: ClassVar[list[dict]] = []  # the body of each job submission
 
     def do_GET(self):
         given = self.headers.get("authorization", "")
@@ -36,6 +37,13 @@ class JobsAPI(BaseHTTPRequestHandler):
             return self.answer(200, {"type": "SUBMISSION", "submission_id": "gen1-night", "status": "SUCCEEDED",
                                      "entrypoint": "python -m gen1_batch run", "message": "done", "metadata": {}})
         return self.answer(404, "not found")
+
+    def do_POST(self):
+        if self.headers.get("authorization", "") != f"Bearer {TOKEN}":
+            return self.answer(401, "Unauthorized: Missing authentication token")
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.submitted.append(body)
+        return self.answer(200, {"submission_id": body["submission_id"], "job_id": None})
 
     def answer(self, code, body):
         data = (json.dumps(body) if isinstance(body, dict) else body).encode()
@@ -92,3 +100,25 @@ def test_a_token_the_cluster_refuses_is_said_to_be_the_wrong_one(cluster, tmp_pa
     assert f"the Ray cluster at {cluster} refused the authentication token found here" in result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
 
+
+
+def test_submit_train_sends_the_gen1_train_command_with_its_options_and_checks_the_manifest_here(
+        cluster, tmp_path):
+    import shlex
+
+    env = home_with_token(tmp_path)
+    data = write_manifest(tmp_path / "train.jsonl", [{"video": "/cluster/clips/a.mp4"}, {"image": "/cluster/b.png"}])
+    result = gen1("submit", data, "--train", "tiny", "--output", str(tmp_path / "ckpt"), "--address", cluster,
+                  "--no-upload-package", "--workers", "4", "--gpus-per-worker", "1", env=env, check=0)
+    assert "submitted gen1-" in result.stdout
+    command = shlex.split(JobsAPI.submitted[-1]["entrypoint"])
+    assert command == ["python", "-m", "gen1_batch", "train", "tiny", "--data", data, "--output",
+                       str(tmp_path / "ckpt"), "--workers", "4", "--gpus-per-worker", "1", "--address", "auto"]
+
+    bad = write_manifest(tmp_path / "bad.jsonl", [{"caption": "no media"}])
+    refused = gen1("submit", bad, "--train", "tiny", "--output", str(tmp_path / "o"), "--address", cluster,
+                   env=env, check=2)
+    assert "row 1" in refused.stderr + refused.stdout and "Traceback" not in refused.stderr
+    wrong = gen1("submit", data, "--train", "no-such-recipe", "--output", str(tmp_path / "o"), "--address",
+                 cluster, env=env, check=2)
+    assert "'no-such-recipe' is not a recipe" in wrong.stderr

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 
 from gen1_batch import storage
-from gen1_batch.cli.common import JsonOpt, ManifestArg, ModelOpt, OcioOpt, check_output, fail, log, out
+from gen1_batch.cli.common import JsonOpt, ManifestArg, OcioOpt, check_output, fail, log, out
 from gen1_batch.cli.options import column_args, column_options
 from gen1_batch.cli.run import JOB_WIDE_HELP, checked_shots
 from gen1_batch.errors import describe
@@ -64,7 +64,12 @@ def submit(
     check_output_here: Annotated[bool, typer.Option("--check-output/--no-check-output", help="Check from here "
                                                     "that a URL --output can be written (a local path is the "
                                                     "cluster's: the job checks it there).")] = True,
-    model: ModelOpt = DEFAULT_MODEL,
+    model: Annotated[str | None, typer.Option(help=f"The model (default {DEFAULT_MODEL}; with --train, the "
+                                                   "recipe's): a preset, a model folder, an fsspec URL or a hub "
+                                                   "id.")] = None,
+    train: Annotated[str | None, typer.Option(help="Submit `gen1 train RECIPE` instead: MANIFEST is its training "
+                                                   "manifest (--data), and the options `gen1 train` takes "
+                                                   "(--workers, --gpus-per-worker, --steps, …) may follow.")] = None,
     ocio: OcioOpt = None,
     json_output: JsonOpt = False,
     columns: dict[str, Any] | None = None,
@@ -73,6 +78,8 @@ def submit(
     here, and every other option `gen1 run` takes (--actors, --gpus, --force, …) may follow and is
     passed on. Submitting the same run again does not
     start it twice; after a failed attempt it starts the next, which resumes from the finished shots.
+    With --train RECIPE it submits `gen1 train` (the model is the recipe's unless --model says), which
+    continues from the last checkpoint when submitted again.
     """
     from gen1_batch.model.loading import ModelNotFound, describe_model
     from gen1_batch.model.settings import DEFAULT_SETTINGS
@@ -81,22 +88,34 @@ def submit(
     from gen1_batch.submit import submit as submit_job
 
     columns = columns or {}
-    passed = ["--model", model, *(["--ocio", ocio] if ocio else []), *column_args(columns), *ctx.args]
+    given = [k for k, v in columns.items() if v is not None]
+    if train and given:
+        raise fail(f"--train: {', '.join('--' + k.replace('_', '-') for k in given)} are edit options, not "
+                   "training ones")
+    model_spec = model or (_recipe_model(train) if train else DEFAULT_MODEL)
     try:  # fail here, not an hour later on the cluster
-        settings = describe_model(model).settings
+        settings = describe_model(model_spec).settings
     except ModelNotFound as e:
-        if not (model.startswith("/") and not os.path.exists(model)):
+        if not (model_spec.startswith("/") and not os.path.exists(model_spec)):
             raise fail(str(e)) from None
         # A folder on the cluster's volume (/models/...): check here what does not depend on the
-        # model; the job's `gen1 run` checks the rest (sizes, windows) before it starts.
-        log.print(f"note: {model} is not on this machine; the cluster checks the model-specific columns",
+        # model; the job checks the rest (sizes, windows) before it starts.
+        log.print(f"note: {model_spec} is not on this machine; the cluster checks what depends on it",
                   soft_wrap=True)
         settings = {**DEFAULT_SETTINGS, "resolution_multiple": 1, "max_window": sys.maxsize}
-    checked_shots(manifest, settings, ocio, **columns)
+    if train:
+        _check_training_manifest(manifest, train)
+    else:
+        checked_shots(manifest, settings, ocio, **columns)
     if check_output_here and storage.is_url(output) and not output.startswith("file://"):
         check_output(output)
     manifest_url, output_url = storage.absolute(manifest), storage.absolute(output)
-    command = entrypoint([manifest_url, "--output", output_url, *passed])
+    if train:
+        command = entrypoint([train, "--data", manifest_url, "--output", output_url,
+                              *(["--model", model] if model else []), *ctx.args], "train")
+    else:
+        command = entrypoint([manifest_url, "--output", output_url, "--model", model_spec,
+                              *(["--ocio", ocio] if ocio else []), *column_args(columns), *ctx.args])
     base_id = submission_id(command, manifest, run_id)
     client = _jobs_client(address)
     try:
@@ -112,6 +131,31 @@ def submit(
                   f"(gen1 status {result.submission_id}; gen1 logs {result.submission_id})")
     if wait:
         raise typer.Exit(_follow(client, result.submission_id))
+
+
+def _recipe_model(recipe: str) -> str:
+    from gen1_batch.train.recipe import RecipeError, load_recipe
+
+    try:
+        return load_recipe(recipe).base_model
+    except RecipeError as e:
+        raise fail(str(e)) from None
+
+
+def _check_training_manifest(manifest: str, recipe: str) -> None:
+    """The training manifest's rows, checked here as `gen1 train` checks them (every problem, exit 2);
+    the files themselves are the cluster's to read."""
+    from gen1_batch.cli.common import print_problems
+    from gen1_batch.manifest import ManifestError
+    from gen1_batch.train.data import load_training_manifest, needs_problems
+    from gen1_batch.train.recipe import load_recipe
+
+    try:
+        rows = load_training_manifest(manifest, check_files=False)
+        needs_problems(rows, load_recipe(recipe).data.image_probability, manifest)
+    except ManifestError as e:
+        print_problems(e.url, e.problems)
+        raise typer.Exit(2) from None
 
 
 def _follow(client: Any, submission_id: str) -> int:

@@ -35,6 +35,7 @@ def _run(opts: Any) -> dict[str, Any]:
     from gen1_batch.manifest import ManifestError
     from gen1_batch.model.loading import ModelNotFound
     from gen1_batch.pipeline import short_error
+    from gen1_batch.train.metrics_log import read_records
     from gen1_batch.train.progress import TrainProgress
     from gen1_batch.train.recipe import RecipeError
     from gen1_batch.train.run import NothingToResume, RunMismatch, Watcher, train
@@ -44,7 +45,8 @@ def _run(opts: Any) -> dict[str, Any]:
     def progress(prepared: Any, start: int) -> Watcher:
         bar = TrainProgress(log, prepared.recipe.steps, start)
         bars.append(bar)
-        return Watcher(f"{prepared.config.output.rstrip('/')}/metrics.jsonl", bar.record, skip=0)
+        url = f"{prepared.config.output.rstrip('/')}/metrics.jsonl"
+        return Watcher(url, bar.record, skip=len(read_records(url)))  # a continued run: only its own lines
 
     try:
         return train(opts, lambda line: log.print(line, markup=False, soft_wrap=True), progress)

@@ -171,6 +171,10 @@ def train_loop(config_dict: dict[str, Any]) -> None:
 
         totals = torch.tensor([loss.item() * len(samples), len(samples), len(errors)], dtype=torch.float64)
         dist.all_reduce(totals)
+        if totals[2] > 0:  # every rank's skipped samples are named in the log (rank 0 writes it)
+            gathered: list[list[str]] = [[] for _ in range(world)]
+            dist.all_gather_object(gathered, errors)
+            errors = [e for g in gathered for e in g]
         now = time.perf_counter()
         done = step + 1
         if log:
@@ -220,7 +224,8 @@ def step_loss(model: torch.nn.Module, pipe: Any, samples: list[tuple[Draw, dict[
 
 def report_checkpoint(step: int, unet: torch.nn.Module, optimizer: torch.optim.Optimizer,
                       ema: list[torch.Tensor], rank: int, log: Any) -> None:
-    """Every worker reports; rank 0 hands Ray Train the checkpoint (the others hold the same weights)."""
+    """Every worker reports; rank 0 hands Ray Train the checkpoint (the others hold the same weights).
+    Returns once Ray Train has registered it."""
     import ray.train
     from ray.train import Checkpoint
 
@@ -235,6 +240,10 @@ def report_checkpoint(step: int, unet: torch.nn.Module, optimizer: torch.optim.O
                 json.dump({"step": step}, f)
             checkpoint = Checkpoint.from_directory(folder)
         ray.train.report({"step": step}, checkpoint=checkpoint, checkpoint_dir_name=checkpoint_name(step))
+    # report() returns once the checkpoint is persisted and queued; Ray Train's controller registers it
+    # (the one a restart restores) only when it next polls the workers. Wait for that: a worker killed
+    # right after a checkpoint then restarts from it, not from the one before (at most one interval lost).
+    ray.train.get_all_reported_checkpoints(consistency_mode=ray.train.CheckpointConsistencyMode.COMMITTED)
     if log:
         log.append({"event": "checkpoint", "step": step}, flush=True)
 
