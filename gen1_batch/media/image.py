@@ -7,7 +7,7 @@ import io
 import numpy as np
 
 from gen1_batch.errors import describe
-from gen1_batch.media.reader import MediaError, read_file
+from gen1_batch.media.files import MediaError, read_file
 
 # CLIP sees 224 px; a few times that keeps the crop sharp without holding 8K stills in memory.
 MAX_REFERENCE_SIDE = 1024

@@ -22,7 +22,7 @@ import numpy as np
 import OpenImageIO as oiio
 
 from gen1_batch import storage
-from gen1_batch.errors import ShotError
+from gen1_batch.media.files import MediaError, read_file
 from gen1_batch.media.timecode import pack, unpack
 
 PLATE_FORMATS = (".exr", ".dpx", ".png", ".tif", ".tiff")
@@ -37,7 +37,7 @@ FORMAT_DEFAULTS: dict[str, tuple[str, int, str | None]] = {
 _FLOATS = (oiio.BASETYPE.HALF, oiio.BASETYPE.FLOAT, oiio.BASETYPE.DOUBLE)
 
 
-class PlateError(ShotError):
+class PlateError(MediaError):
     """A frame file that cannot be read or written; the message names the file."""
 
 
@@ -62,12 +62,7 @@ def local_copy(url: str) -> Iterator[str]:
     if not storage.is_url(url) or url.startswith("file://"):
         yield url.removeprefix("file://")
         return
-    try:
-        data = storage.read_bytes(url)
-    except FileNotFoundError:
-        raise PlateError(f"{url}: file not found") from None
-    except storage.StorageError as e:
-        raise PlateError(str(e)) from None
+    data = read_file(url)
     with tempfile.TemporaryDirectory(prefix="gen1-plate-") as tmp:
         local = os.path.join(tmp, "frame" + os.path.splitext(url)[1])
         with open(local, "wb") as f:

@@ -37,27 +37,10 @@ from gen1_batch.media import orientation, plates
 from gen1_batch.media import sequence as sequences
 from gen1_batch.media.colour import Colour, is_identity, to_codes, to_view
 from gen1_batch.media.damage import describe, fill
+from gen1_batch.media.files import MediaError
 from gen1_batch.media.timecode import offset
 
 DEFAULT_SEQUENCE_RATE = Fraction(24)
-
-
-class MediaError(ShotError):
-    """A source that cannot be used; the message names the file and, where known, the frame."""
-
-
-def read_file(url: str) -> bytes:
-    """A source file's bytes (a sequence frame, an image prompt); a MediaError naming the file when it
-    is missing, empty or out of reach."""
-    try:
-        data = storage.read_bytes(url)
-    except FileNotFoundError:
-        raise MediaError(f"{url}: file not found") from None
-    except storage.StorageError as e:
-        raise MediaError(str(e)) from None
-    if not data:
-        raise MediaError(f"{url}: empty file")
-    return data
 
 
 @dataclass(frozen=True)
