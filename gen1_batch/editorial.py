@@ -184,8 +184,10 @@ def safe_shot_ids(names: Iterable[str]) -> list[str]:
         base = re.sub(r"[^A-Za-z0-9._-]+", "_", name or "").strip("._-")[:120].rstrip(".") or f"clip{number:03d}"
         if shot_id_problem(base):  # a job file's name, a Windows device name: keep it, made different
             base = f"clip_{base}"
+        if shot_id_problem(base):  # what no prefix mends (the mark of unfinished files): the clip's number
+            base = f"clip{number:03d}"
         shot_id, n = base, 1
-        while shot_id.lower() in taken or shot_id_problem(shot_id):
+        while shot_id.lower() in taken:
             n += 1
             shot_id = f"{base}_{n}"
         taken.add(shot_id.lower())
