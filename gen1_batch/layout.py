@@ -8,4 +8,5 @@ INDEX_NAME = "index.html"
 SUMMARY_NAME = "summary.json"
 RESULTS_NAME = "results.parquet"
 LOCK_NAME = ".gen1-lock.json"  # one run at a time on an output (lock.py)
-JOB_FILES = (SUMMARY_NAME, INDEX_NAME, RESULTS_NAME, LOCK_NAME)
+EDITED_TIMELINE_NAME = "edited.otio"  # the timeline of a manifest made from one, pointing at the edits (editorial.py)
+JOB_FILES = (SUMMARY_NAME, INDEX_NAME, RESULTS_NAME, LOCK_NAME, EDITED_TIMELINE_NAME)

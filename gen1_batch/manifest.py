@@ -274,6 +274,7 @@ def load_manifest(url: str, settings: Mapping[str, Any] | None = None, ocio: str
             if not config_problem:
                 problems.extend(colour_problems(number, shot, ocio))
             shots.append(shot)
+    problems.extend(timeline_problems(shots))
     if problems:
         raise ManifestError(url, sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     return shots
@@ -281,7 +282,7 @@ def load_manifest(url: str, settings: Mapping[str, Any] | None = None, ocio: str
 
 def with_paths(values: dict[str, Any], manifest_url: str) -> dict[str, Any]:
     """The row's values with its files resolved against the manifest's folder."""
-    paths = {c: resolve_path(values[c], manifest_url) for c in ("video", "image_prompt") if values.get(c)}
+    paths = {c: resolve_path(values[c], manifest_url) for c in ("video", "image_prompt", "timeline") if values.get(c)}
     return {**values, **paths}
 
 
@@ -308,6 +309,27 @@ def colour_problems(number: int | None, shot: Shot, ocio: str | None) -> list[Pr
     problem = colorspace_problem(config, shot.colorspace) if shot.colorspace else None
     if problem:
         problems.append(Problem(number, "colorspace", problem))
+    return problems
+
+
+def timeline_problems(shots: Iterable[Shot]) -> list[Problem]:
+    """A job writes one edited timeline: its rows may name clips of one timeline only, each clip once."""
+    main: tuple[str, int | None] | None = None  # the first row's timeline, and that row
+    clips: dict[str, int | None] = {}  # TIMELINE#N -> the row naming it
+    problems = []
+    for shot in shots:
+        if shot.timeline is None:
+            continue
+        timeline = shot.timeline.rpartition("#")[0]
+        main = main or (timeline, shot.row)
+        if timeline != main[0]:
+            problems.append(Problem(shot.row, "timeline", f"names {timeline}, but row {main[1]} names {main[0]}: "
+                                                          "a job writes one edited.otio"))
+        elif shot.timeline in clips:
+            problems.append(Problem(shot.row, "timeline", f"{shot.timeline} is row {clips[shot.timeline]}'s clip "
+                                                          "already: one shot per clip"))
+        else:
+            clips[shot.timeline] = shot.row
     return problems
 
 

@@ -3,8 +3,9 @@
 A shot writes only in its own folder, {output}/{shot_id}/: its edit (a movie, or a numbered
 sequence whose earlier frames outside the new range it removes), report.json, report.html, the
 report's pictures and preview, and a temporary beside each file (it removes leftover ones). The
-job writes summary.json, index.html, results.parquet and its lock in {output}/. `job_collisions`
-compares all of that with every source (movies, sequence frames, image prompts, the manifest)
+job writes summary.json, index.html, results.parquet, edited.otio and its lock in {output}/.
+`job_collisions` compares all of that with every source (movies, sequence frames, image prompts,
+the timeline, the manifest)
 before any work: an output folder may hold sources, as long as no name can collide.
 
 Paths are compared normalised: absolute, folders with symlinks resolved (a source file is also
@@ -184,6 +185,7 @@ def job_collisions(shots: list[Shot], manifest: str, output: str, fold: bool | N
     sources: list[Source] = [(None, None, storage.absolute(manifest))]
     sources += [(shot.row, column, getattr(shot, column)) for shot in shots for column in ("video", "image_prompt")
                 if getattr(shot, column)]
+    sources += [(shot.row, "timeline", shot.timeline.rpartition("#")[0]) for shot in shots if shot.timeline]
     fold = case_insensitive(output) if fold is None else fold
     return [c.problem() for c in collisions(sources, written, fold)]
 

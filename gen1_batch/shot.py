@@ -101,6 +101,13 @@ def shot_id_problem(shot_id: str) -> str | None:
     return None
 
 
+def _timeline_clip(value: str) -> str:
+    path, sep, number = value.rpartition("#")
+    if not (sep and path.strip() and number.isdigit() and int(number) >= 1):
+        raise _fail(f"expected TIMELINE#N, a timeline file and the number of its clip (from 1), got {value!r}")
+    return value
+
+
 def _shot_id(value: str) -> str:
     problem = shot_id_problem(value)
     if problem:
@@ -200,6 +207,12 @@ class Shot(BaseModel):
     retime: Annotated[bool, JobWide(), Field(description=(
         "Accept writing a variable-frame-rate movie to a png or exr sequence at a constant rate (else such a shot "
         "fails; mp4 and prores keep the timestamps)."))] = False
+    # Where the shot sits in an edit, not how it is edited: left out of params(), so it changes no edit.
+    timeline: Annotated[str | None, AfterValidator(lambda v: v if v is None else _timeline_clip(v)), Field(
+        exclude=True, description=(
+            "The clip this shot is, as TIMELINE#N: the Nth video clip of an .otio, .edl or .xml edit (a path relative "
+            "to the manifest, or URL); `gen1 manifest from-timeline` writes it. `gen1 run` then also writes "
+            "edited.otio, that timeline with each such clip pointing at its shot's edit."))] = None
     row: Annotated[int, Field(exclude=True)] = 0  # where it is in the manifest; not a parameter
 
     def params(self) -> dict[str, Any]:

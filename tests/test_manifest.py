@@ -213,7 +213,7 @@ def test_a_jsonl_row_is_one_line_whatever_characters_its_text_holds(tmp_path):
 
 
 @pytest.mark.parametrize("shot_id", ["summary.json", "index.html", "results.parquet", "Summary.JSON", "nl\n",
-                                     ".gen1-lock.json", "sh010.", "sh.tmp-1", "CON", "nul.mp4"])
+                                     ".gen1-lock.json", "Edited.otio", "sh010.", "sh.tmp-1", "CON", "nul.mp4"])
 def test_shot_ids_that_cannot_name_a_folder_beside_the_job_files_are_refused(tmp_path, shot_id):
     url = write_manifest(tmp_path / "m.jsonl", [{"shot_id": shot_id, "video": "v.mp4", "prompt": "x"}])
     assert [(p.row, p.column) for p in problems(url)] == [(1, "shot_id")]
@@ -268,3 +268,23 @@ def test_missing_frames_a_shot_replaces_are_not_missing_files(tmp_path):
         {"shot_id": "b", "video": "plate.####.png", "prompt": "p"},
     ])
     assert [(p.row, p.column) for p in missing_files(load_manifest(url))] == [(2, "video")]
+
+
+def test_a_timeline_column_names_one_clip_of_one_timeline_per_row(tmp_path):
+    rows = [{**GOOD[0], "shot_id": "a", "timeline": "cut.otio#1"},
+            {**GOOD[0], "shot_id": "b", "timeline": "cut.otio#1"},  # the same clip again
+            {**GOOD[0], "shot_id": "c", "timeline": "other.edl#2"},  # another timeline: one edited.otio a job
+            {**GOOD[0], "shot_id": "d", "timeline": "cut.otio"},  # no clip
+            {**GOOD[0], "shot_id": "e", "timeline": "cut.otio#0"}]  # clips count from 1
+    found = {(p.row, p.column): p.reason for p in problems(write_manifest(tmp_path / "m.jsonl", rows))}
+    assert set(found) == {(2, "timeline"), (3, "timeline"), (4, "timeline"), (5, "timeline")}
+    assert "row 1's clip" in found[(2, "timeline")] and "one edited.otio" in found[(3, "timeline")]
+    assert "TIMELINE#N" in found[(4, "timeline")] and "TIMELINE#N" in found[(5, "timeline")]
+
+
+def test_a_timeline_is_relative_to_the_manifest_and_changes_no_edit(tmp_path):
+    row = {**GOOD[0], "shot_id": "a"}
+    (plain,) = load_manifest(write_manifest(tmp_path / "plain.jsonl", [row]))
+    (cut,) = load_manifest(write_manifest(tmp_path / "cut.jsonl", [{**row, "timeline": "edit/cut.otio#3"}]))
+    assert cut.timeline == f"{tmp_path}/edit/cut.otio#3"
+    assert cut.params_hash() == plain.params_hash()  # a shot made from a cut is not re-run for it

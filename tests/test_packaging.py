@@ -94,11 +94,26 @@ def imported_top_level_modules() -> set[str]:
     return names - set(sys.stdlib_module_names) - {"gen1_batch"}
 
 
+def otio_adapter_modules() -> set[str]:
+    """Top-level modules of the OpenTimelineIO adapters the package names: OTIO loads them by name
+    (gen1_batch.editorial.ADAPTERS), not by an import."""
+    from pathlib import PurePath
+
+    import opentimelineio as otio
+
+    from gen1_batch.editorial import ADAPTERS
+
+    site = PurePath(otio.__file__).parents[1]
+    return {PurePath(a.module_abs_path()).relative_to(site).parts[0] for a in otio.plugins.ActiveManifest().adapters
+            if a.name in ADAPTERS.values()}
+
+
 def test_every_imported_package_is_declared_and_every_declared_package_is_imported():
     from importlib.metadata import packages_distributions
 
     distributions = packages_distributions()
-    imported = {requirement_name(distributions[module][0]) for module in imported_top_level_modules()}
+    imported = {requirement_name(distributions[module][0])
+                for module in imported_top_level_modules() | otio_adapter_modules()}
     declared = {requirement_name(r) for r in declared_dependencies()}
     assert imported - declared == set(), "imported but not declared in pyproject.toml"
     assert declared - imported == set(), "declared in pyproject.toml but never imported"

@@ -87,11 +87,14 @@ def test_every_kind_of_source_is_protected_from_every_kind_of_written_file(tmp_p
     rows = [{"shot_id": "a", "video": "out/b/b.mp4", "prompt": "p"},  # another shot's edit
             {"shot_id": "b", "video": "clip.mp4", "image_prompt": "out/a/report.html"},  # a shot's page
             {"shot_id": "c", "video": "out/c/.c.mp4.tmp-0badf00d", "prompt": "p"},  # a name cleaned up as leftover
-            {"shot_id": "d", "video": "out/index.html", "prompt": "p"}]  # the job's page
+            {"shot_id": "d", "video": "out/index.html", "prompt": "p"},  # the job's page
+            {"shot_id": "e", "video": "clip.mp4", "prompt": "p", "timeline": "out/edited.otio#1"}]  # its timeline
     shots = load_manifest(write_manifest(tmp_path / "m.jsonl", rows))
     problems = job_collisions(shots, str(out / "results.parquet"), str(out))  # and the manifest itself
     described = {(p.row, p.column): p.reason for p in problems}
-    assert set(described) == {(None, None), (1, "video"), (2, "image_prompt"), (3, "video"), (4, "video")}
+    assert set(described) == {(None, None), (1, "video"), (2, "image_prompt"), (3, "video"), (4, "video"),
+                              (5, "timeline")}
+    assert "edited.otio of the job" in described[(5, "timeline")]
     assert "the edit of shot b" in described[(1, "video")]
     assert "report.html of shot a" in described[(2, "image_prompt")]
     assert "the temporaries of shot c" in described[(3, "video")]

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from gen1_batch import __version__
-from gen1_batch.cli import cluster, edit, models, report, run, train
+from gen1_batch.cli import cluster, edit, manifest, models, report, run, train
 from gen1_batch.cli.common import OneLineErrors, out
 
 app = typer.Typer(
@@ -23,6 +23,7 @@ app.add_typer(run.app)
 app.add_typer(cluster.app)
 app.add_typer(report.app)
 app.add_typer(models.app, name="models")
+app.add_typer(manifest.app, name="manifest")
 app.add_typer(edit.app)
 app.add_typer(train.app)
 

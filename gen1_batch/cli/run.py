@@ -130,6 +130,7 @@ def run(
                     retries=retries, device=device, max_batch=max_batch, compile=compile_unet,
                     ocio=_config_source(ocio))
     _refuse_source_collisions(shots, manifest, output)
+    _check_timeline(shots)
     if not dry_run:
         _hold_output_lock(ctx, job.output, wait_for_lock)
     planned = plan_shots(shots, job, force=force, only_failed=only_failed)
@@ -157,6 +158,7 @@ def run(
     summary = write_summary(job.output, job.manifest, ref.to_dict(), finished, started_at, time.monotonic() - t0,
                             not_run, interrupted)
     summary["index"] = write_index(job.output, [report for report, _ in finished], threshold)
+    _write_edited_timeline(shots, job.output)
     _print_summary(summary, not_run, json_output)
     if interrupted:
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -180,6 +182,29 @@ def _refuse_source_collisions(shots: list, manifest: str, output: str) -> None:
     if problems:
         print_problems(f"--output {output}", problems)
         raise typer.Exit(2)
+
+
+def _check_timeline(shots: list) -> None:
+    """Exit 2 when the timeline the shots come from cannot be read back: before any work."""
+    from gen1_batch.editorial import check_job_timeline
+
+    problem = check_job_timeline(shots)
+    if problem:
+        raise fail(problem)
+
+
+def _write_edited_timeline(shots: list, output: str) -> None:
+    """{output}/edited.otio for shots made from a timeline; a failure to write it costs no shot's work."""
+    from gen1_batch.editorial import write_job_edited_timeline
+    from gen1_batch.errors import describe
+
+    try:
+        written = write_job_edited_timeline(shots, output)
+    except Exception as e:  # the edits stand; the next run writes it again
+        log.print(f"[yellow]edited timeline not written[/]: {escape(describe(e))}", soft_wrap=True)
+        return
+    if written:
+        log.print(f"edited timeline: {escape(written[0])} ({written[1]} clip(s) play their edit)", soft_wrap=True)
 
 
 def _hold_output_lock(ctx: typer.Context, output: str, wait: bool) -> None:
