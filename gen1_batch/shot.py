@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -27,6 +28,9 @@ from gen1_batch.media.writer import OUTPUT_FORMATS
 from gen1_batch.model.settings import BLENDS, DEFAULT_SETTINGS, default_stride
 
 MAX_SEED = 2**63 - 1
+# Matched whole (fullmatch: "$" would let a trailing newline through). No trailing '.': Windows drops
+# it, so "sh010." and "sh010" would be one folder there.
+SHOT_ID_PATTERN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?")
 WINDOWS_DEVICES = {"CON", "PRN", "AUX", "NUL", *(f"{port}{n}" for port in ("COM", "LPT") for n in range(1, 10))}
 
 
@@ -54,13 +58,9 @@ class DefaultIs:
     text: str
 
 
-def _fail(message: str) -> ValueError:
-    return ValueError(message)  # pydantic reports it as "Value error, <message>"; _reason says the message
-
-
 def _no_bool(value: Any) -> Any:
     if isinstance(value, bool):  # JSON true is not the number 1 here
-        raise _fail("expected a number, got a boolean")
+        raise ValueError("expected a number, got a boolean")
     return value
 
 
@@ -68,28 +68,24 @@ def _rate(value: Any) -> str:
     try:
         return str(parse_rate(_no_bool(value)))
     except (ValueError, ZeroDivisionError, TypeError, OverflowError):
-        raise _fail(f"expected a frame rate such as 24, 25 or 24000/1001, got {value!r}") from None
+        raise ValueError(f"expected a frame rate such as 24, 25 or 24000/1001, got {value!r}") from None
 
 
 def _timecode(value: str) -> str:
     if not is_timecode(value):
-        raise _fail(f"expected HH:MM:SS:FF (or HH:MM:SS;FF for drop-frame), got {value!r}")
+        raise ValueError(f"expected HH:MM:SS:FF (or HH:MM:SS;FF for drop-frame), got {value!r}")
     return value
 
 
 def _not_blank(value: str) -> str:
     if not value.strip():
-        raise _fail("must not be empty")
+        raise ValueError("must not be empty")
     return value
 
 
 def shot_id_problem(shot_id: str) -> str | None:
     """Why `shot_id` cannot name a shot's folder on every store (case-insensitive ones included), or None."""
-    import re
-
-    # Matched whole ("$" would let a trailing newline through). No trailing '.': Windows drops it,
-    # so "sh010." and "sh010" would be one folder there.
-    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9_-])?", shot_id):
+    if not SHOT_ID_PATTERN.fullmatch(shot_id):
         return (f"must be safe as a folder name: 1-128 letters, digits, '.', '_' or '-', starting with a "
                 f"letter or digit and not ending with '.' (got {shot_id!r})")
     if shot_id.lower() in JOB_FILES:
@@ -104,14 +100,14 @@ def shot_id_problem(shot_id: str) -> str | None:
 def _timeline_clip(value: str) -> str:
     path, sep, number = value.rpartition("#")
     if not (sep and path.strip() and number.isdigit() and int(number) >= 1):
-        raise _fail(f"expected TIMELINE#N, a timeline file and the number of its clip (from 1), got {value!r}")
+        raise ValueError(f"expected TIMELINE#N, a timeline file and the number of its clip (from 1), got {value!r}")
     return value
 
 
 def _shot_id(value: str) -> str:
     problem = shot_id_problem(value)
     if problem:
-        raise _fail(problem)
+        raise ValueError(problem)
     return value
 
 
@@ -333,7 +329,7 @@ def check_value(name: str, value: Any) -> tuple[Any, str | None]:
 
 def _reason(name: str, error: Mapping[str, Any], value: Any) -> str:
     kind_of = error["type"]
-    if kind_of == "value_error":
+    if kind_of == "value_error":  # our validators' ValueError: pydantic prefixes "Value error, "
         return str(error["msg"]).removeprefix("Value error, ")
     if kind_of in ("greater_than_equal", "less_than_equal", "multiple_of", "literal_error"):
         return f"must be {rule(name)}, got {value!r}"
