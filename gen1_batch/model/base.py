@@ -81,17 +81,27 @@ class VideoEditPipeline(DiffusionPipeline):
         self._require("depth_estimator")
         s = self.settings
         model = self.depth_estimator
-        mean = torch.tensor(s["depth_mean"], device=model.device).view(1, 3, 1, 1)
-        std = torch.tensor(s["depth_std"], device=model.device).view(1, 3, 1, 1)
         h, w = frames.shape[1:3]
         maps = []
         for i in range(0, len(frames), s["depth_batch"]):
-            x = as_tensor(frames[i: i + s["depth_batch"]]).to(model.device).permute(0, 3, 1, 2).float() / 255
-            x = F.interpolate(x, size=(s["depth_size"], s["depth_size"]), mode="bicubic", align_corners=False,
-                              antialias=True)
-            depth = model(pixel_values=((x - mean) / std).to(model.dtype)).predicted_depth
+            x = as_tensor(frames[i: i + s["depth_batch"]]).to(model.device)
+            depth = model(pixel_values=self.depth_pixel_values(x).to(model.dtype)).predicted_depth
             maps.append(F.interpolate(depth[:, None].float(), size=(h, w), mode="bicubic", align_corners=False)[:, 0])
         return normalize_depth(torch.cat(maps)).cpu().numpy()
+
+    def depth_pixel_values(self, frames: torch.Tensor) -> torch.Tensor:
+        """The depth estimator's input for uint8 n×h×w×3 frames (also what it is trained on)."""
+        s = self.settings
+        mean = torch.tensor(s["depth_mean"], device=frames.device).view(1, 3, 1, 1)
+        std = torch.tensor(s["depth_std"], device=frames.device).view(1, 3, 1, 1)
+        x = F.interpolate(frames.permute(0, 3, 1, 2).float() / 255, size=(s["depth_size"], s["depth_size"]),
+                          mode="bicubic", align_corners=False, antialias=True)
+        return (x - mean) / std
+
+    def clip_pixel_values(self, frames: torch.Tensor) -> torch.Tensor:
+        """The CLIP image tower's input for uint8 n×h×w×3 frames (also what it is trained on)."""
+        s = self.settings
+        return clip_preprocess(frames, s["clip_size"], s["clip_mean"], s["clip_std"])
 
     @torch.no_grad()
     def embed_frames(self, frames: np.ndarray) -> np.ndarray:
@@ -101,8 +111,7 @@ class VideoEditPipeline(DiffusionPipeline):
         out = []
         for i in range(0, len(frames), s["depth_batch"]):
             x = as_tensor(np.ascontiguousarray(frames[i: i + s["depth_batch"]])).to(self.image_encoder.device)
-            out.append(embed_images(self.image_encoder, clip_preprocess(x, s["clip_size"], s["clip_mean"],
-                                                                        s["clip_std"])).float().cpu())
+            out.append(embed_images(self.image_encoder, self.clip_pixel_values(x)).float().cpu())
         return torch.cat(out).numpy()
 
     def embed_text(self, text: str) -> np.ndarray | None:

@@ -7,8 +7,8 @@ runs in the stage actors and loads only the components a stage needs.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import importlib
 import json
 import os
 import re
@@ -17,15 +17,13 @@ from typing import Any
 
 from gen1_batch import storage
 from gen1_batch.errors import describe, network_cause
+from gen1_batch.model.folder import ModelNotFound
 from gen1_batch.model.presets import PRESETS
 from gen1_batch.model.settings import DEFAULT_SETTINGS, MODEL_INDEX, PIPELINES, pipeline_class
 
 HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+(@[\w./-]+)?", re.ASCII)  # matched whole (fullmatch)
 CACHE_DIR = os.environ.get("GEN1_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "gen1-batch"))
 
-
-class ModelNotFound(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -80,8 +78,12 @@ def _check_components(spec: str, index: dict[str, Any], folders: set[str]) -> No
 
 def describe_model(spec: str) -> ModelRef:
     """Resolve a model spec without loading weights. Raises ModelNotFound with what was tried."""
+    if spec in PRESETS and PRESETS[spec].folder:  # shipped trained: a model folder under its name
+        if not os.path.exists(os.path.join(PRESETS[spec].folder, MODEL_INDEX)):
+            raise ModelNotFound(f"{spec}: its weights are not in this installation ({PRESETS[spec].folder}); "
+                                "train them with `python -m gen1_batch.toy.stack`")
+        return dataclasses.replace(describe_model(PRESETS[spec].folder), spec=spec)
     if spec in PRESETS:
-
         preset = PRESETS[spec]
         return ModelRef(spec, "preset", spec, preset.key(), {**DEFAULT_SETTINGS, **preset.settings},
                         preset.pipeline)
@@ -163,30 +165,13 @@ def _local_root(ref: ModelRef, names: list[str]) -> str:
 
 def load_components(spec: str | ModelRef, names: list[str] | tuple[str, ...] | None = None) -> dict[str, Any]:
     """Load the named components (all when None) of a model, each from its own subfolder."""
-    import torch
-
-    from gen1_batch.model.base import own_aligned_memory
+    from gen1_batch.model.folder import load_folder_components
 
     ref = spec if isinstance(spec, ModelRef) else describe_model(spec)
     names = list(names or ref.components())
     if ref.kind == "preset":
         return PRESETS[ref.location].build(names, False)
-    root = _local_root(ref, names)
-    with open(os.path.join(root, MODEL_INDEX)) as f:
-        index = json.load(f)
-    components = {}
-    for name in names:
-        entry = index.get(name)
-        if not entry or entry[0] is None:
-            raise ModelNotFound(f"{ref.spec}: {MODEL_INDEX} names no {name}")
-        library, class_name = entry
-        cls = getattr(importlib.import_module(library), class_name)
-        component = cls.from_pretrained(root, subfolder=name)
-        if isinstance(component, torch.nn.Module):
-            own_aligned_memory(component)
-            component.eval()
-        components[name] = component
-    return components
+    return load_folder_components(_local_root(ref, names), names, ref.spec)
 
 
 def device_and_dtype(device: str | None = None, dtype: str | None = None):

@@ -43,3 +43,11 @@ def structure_error(depth_in: np.ndarray, depth_out: np.ndarray) -> float:
         (scale, shift), *_ = np.linalg.lstsq(design, y, rcond=None)
         errors.append(np.mean(np.abs(scale * x + shift - y)))
     return float(np.mean(errors))
+
+
+def relative_depth(depth: np.ndarray) -> np.ndarray:
+    """Metric depth (distance along the camera axis) in the pipeline's convention (MiDaS-like):
+    inverse depth, normalised over the shot to [0, 1], near = 1. What a depth estimator learns."""
+    inverse = 1.0 / np.asarray(depth, np.float64)
+    lo, hi = inverse.min(), inverse.max()
+    return ((inverse - lo) / max(hi - lo, 1e-12)).astype(np.float32)

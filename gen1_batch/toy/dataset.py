@@ -8,8 +8,9 @@ writes, under OUT (a folder or any fsspec URL):
     images/toy000212.png (+ .npz, .json)  training stills (the next training seeds)
     evaluation/toy000000.mp4 (+ …)        held-out shots, and for each a reference still
                                           toy000000-reference.png: the same shapes in the target materials
-    train.jsonl                           `gen1 train --data`: rows with video or image, and caption; the
-                                          first --validation evaluation clips as split=validation rows
+    train.jsonl                           `gen1 train --data`: rows with video or image, caption and exact
+                                          depth (the .npz); the first --validation evaluation clips as
+                                          split=validation rows
     evaluation.jsonl                      `gen1 run`: two shots per held-out scene, one edited towards the
                                           target's caption (<id>-text), one towards its reference (<id>-image)
 
@@ -98,11 +99,13 @@ def write_dataset(out: str, clips: int, images: int, evaluation: int, validation
     for seed in training[:clips]:
         scene = random_scene(seed)
         write_clip(scene, storage.join(out, "clips", shot_name(seed)), frames, width, height)
-        rows.append({"video": f"clips/{shot_name(seed)}.mp4", "caption": scene.caption})
+        rows.append({"video": f"clips/{shot_name(seed)}.mp4", "caption": scene.caption,
+                     "depth": f"clips/{shot_name(seed)}.npz"})
     for seed in training[clips:]:
         scene = random_scene(seed)
         write_still(scene, storage.join(out, "images", shot_name(seed)), width, height)
-        rows.append({"image": f"images/{shot_name(seed)}.png", "caption": scene.caption})
+        rows.append({"image": f"images/{shot_name(seed)}.png", "caption": scene.caption,
+                     "depth": f"images/{shot_name(seed)}.npz"})
     shots: list[dict[str, Any]] = []
     for seed in seeds(evaluation, held_out=True, start=start):
         scene, name = random_scene(seed), shot_name(seed)

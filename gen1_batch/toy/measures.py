@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from gen1_batch.model import metrics  # the scale-and-shift structure error
-from gen1_batch.toy.render import relative_depth, srgb_to_linear
+from gen1_batch.model.metrics import relative_depth
+from gen1_batch.toy.render import srgb_to_linear
 from gen1_batch.toy.world import COLOURS, MATERIALS, PATTERNS, Material, Scene
 
 MIN_PIXELS = 48  # a surface with fewer interior pixels in the whole clip is not judged

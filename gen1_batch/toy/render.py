@@ -234,11 +234,3 @@ def render(scene: Scene, frames: int = 8, width: int = 64, height: int = 64, sta
 def render_image(scene: Scene, width: int = 64, height: int = 64, frame: int = 0) -> np.ndarray:
     """One still (uint8 h×w×3) of a scene at `frame`."""
     return render(scene, 1, width, height, start=frame).frames[0]
-
-
-def relative_depth(depth: np.ndarray) -> np.ndarray:
-    """Exact depth in the edit pipeline's convention (MiDaS-like): inverse depth, normalised over the
-    shot to [0, 1], near = 1. What a depth estimator trained on this world should predict."""
-    inverse = 1.0 / np.asarray(depth, np.float64)
-    lo, hi = inverse.min(), inverse.max()
-    return ((inverse - lo) / max(hi - lo, 1e-12)).astype(np.float32)

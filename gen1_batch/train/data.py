@@ -14,7 +14,10 @@ SPLITS = ("train", "validation")
 TRAIN_COLUMNS: dict[str, str] = {
     "video": "a movie or image sequence to sample clips from (path relative to the manifest, or URL)",
     "image": "a still (path or URL); a row has a video or an image",
-    "caption": "text about the row (kept with the sample; content is the CLIP image embedding of a frame)",
+    "caption": "text about the row: what the CLIP and prior recipes learn from (the UNet's content is the CLIP "
+               "image embedding of a frame)",
+    "depth": "exact depth of every frame, for the depth estimator's recipe: .npz with a `depth` array or .npy "
+             "(frames × height × width, distance along the camera axis), path or URL",
     "split": "train (default) or validation: held-out clips edited at each validation",
 }
 
@@ -26,6 +29,7 @@ class TrainingRow:
     url: str
     caption: str | None = None
     split: str = "train"
+    depth: str | None = None  # URL of the exact depth of its frames
 
 
 def load_training_manifest(url: str, check_files: bool = True) -> list[TrainingRow]:
@@ -48,8 +52,9 @@ def load_training_manifest(url: str, check_files: bool = True) -> list[TrainingR
             found.append(Problem(number, "split", f"must be one of {', '.join(SPLITS)}, got {split!r}"))
         problems += found
         if not found:
+            depth = resolve_path(values["depth"], url) if "depth" in values else None
             rows.append(TrainingRow(number, media[0], resolve_path(values[media[0]], url), values.get("caption"),
-                                    split))
+                                    split, depth))
     if not raw_rows and not problems:
         problems.append(Problem(None, None, "the manifest has no rows"))
     if check_files and rows:
@@ -65,9 +70,12 @@ def missing_files(rows: list[TrainingRow]) -> list[Problem]:
 
     def check(row: TrainingRow) -> Problem | None:
         try:
-            if row.kind == "video" and sequence.is_sequence(row.url):
-                return None  # its frames are checked when it is read; a bad one is skipped then
-            return None if storage.exists(row.url) else Problem(row.row, row.kind, f"file not found: {row.url}")
+            # a sequence's frames are checked when it is read; a bad one is skipped then
+            media = None if row.kind == "video" and sequence.is_sequence(row.url) else row.url
+            for column, url in ((row.kind, media), ("depth", row.depth)):
+                if url and not storage.exists(url):
+                    return Problem(row.row, column, f"file not found: {url}")
+            return None
         except storage.StorageError as e:
             return Problem(row.row, row.kind, str(e))
 
@@ -75,10 +83,14 @@ def missing_files(rows: list[TrainingRow]) -> list[Problem]:
         return [p for p in pool.map(check, rows) if p]
 
 
-def needs_problems(rows: list[TrainingRow], image_probability: float, url: str) -> None:
-    """What a recipe needs of the rows: training rows, and videos unless it trains on images only."""
+def needs_problems(rows: list[TrainingRow], image_probability: float, url: str, depth: bool = False) -> None:
+    """What a recipe needs of the rows: training rows, videos unless it trains on images only, and
+    exact depth when it trains a depth estimator."""
     train = [r for r in rows if r.split == "train"]
     problems = []
+    if depth and train and not any(r.depth for r in train):
+        problems.append(Problem(None, "depth", "the recipe trains a depth estimator, but no training row has "
+                                               "exact depth"))
     if not train:
         problems.append(Problem(None, "split", "no training rows (every row is split=validation)"))
     elif image_probability < 1 and not any(r.kind == "video" for r in train):

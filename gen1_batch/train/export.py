@@ -1,5 +1,5 @@
 """The trained model as a model folder (save_pretrained layout) that `gen1 run --model` loads: the
-base model's components with the trained UNet (EMA weights when the recipe keeps them, LoRA merged),
+base model's components with the trained ones (EMA weights when the recipe keeps them, LoRA merged),
 and `random_weights` saying exactly which parts are still untrained."""
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ from typing import Any
 import torch
 
 from gen1_batch import storage
-from gen1_batch.train.loop import STATE_FILE, WorkerConfig, build_unet, load_trainable
+from gen1_batch.train.loop import STATE_FILE, WorkerConfig, build_trainable, load_trainable
 from gen1_batch.train.params import still_random
+from gen1_batch.train.targets import target_of
 
 TRAINING_NAME = "training.json"
 
 
-def trained_unet(config: WorkerConfig, checkpoint_dir: str) -> torch.nn.Module:
+def trained_module(config: WorkerConfig, checkpoint_dir: str) -> torch.nn.Module:
+    """The recipe target's module with the checkpoint's weights."""
     recipe = config.plan.recipe
-    unet = build_unet(config)
+    unet = build_trainable(config)
     state = torch.load(os.path.join(checkpoint_dir, STATE_FILE), map_location="cpu", weights_only=True)
     load_trainable(unet, state["trainable"])
     if recipe.ema_decay and state["ema"]:
@@ -50,12 +52,17 @@ def export_model(config: WorkerConfig, checkpoint_dir: str, target: str, provena
 
     quiet_model_logs()
     recipe, ref = config.plan.recipe, config.model
-    components = load_components(ref, [n for n in ref.components() if n != "unet"])
-    components["unet"] = trained_unet(config, checkpoint_dir)
-    trained = ("lora:" + "+".join(recipe.trains),) if recipe.lora_rank else recipe.trains
-    settings = {**ref.settings,
-                "random_weights": still_random(ref.random_weights, ref.components(), recipe.trains)}
-    pipe = pipeline_class(ref.pipeline)(**components, settings=settings)
+    trained_target = target_of(recipe)
+    parts = trained_target.parts(trained_module(config, checkpoint_dir))
+    trained_target.finish(parts, config.plan, pipeline_class(ref.pipeline), ref.settings)
+    components = {**load_components(ref, [n for n in ref.components() if n not in parts]), **parts}
+    if trained_target.name == "unet":
+        trained = ("lora:" + "+".join(recipe.trains),) if recipe.lora_rank else recipe.trains
+        random = still_random(ref.random_weights, ref.components(), recipe.trains)
+    else:
+        trained = tuple(parts)
+        random = still_random(ref.random_weights, ref.components(), (), trained_components=trained)
+    pipe = pipeline_class(ref.pipeline)(**components, settings={**ref.settings, "random_weights": random})
     with tempfile.TemporaryDirectory(prefix="gen1-model-") as tmp:
         folder = os.path.join(tmp, "model")
         pipe.save_pretrained(folder)

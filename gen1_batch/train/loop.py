@@ -1,10 +1,11 @@
 """The training function each Ray Train worker runs (TorchTrainer's train_loop_per_worker).
 
-One step: the worker's samples for the step (its own Ray Data stream, see preprocess.py), structure
-encoded from depth obscured by t_s with the pipeline's own encode_structure, content from one
-frame's CLIP embedding or ∅, noise and timestep from (seed, step, rank, slot), the loss on v or ε,
-an AdamW step on exactly the recipe's parameters, and, every `checkpoint_every` steps and at the
-end, a checkpoint through ray.train.report.
+One step: the worker's samples for the step (its own Ray Data stream, see preprocess.py), the
+recipe target's loss on them (targets.py; for the UNet: structure encoded from depth obscured by
+t_s with the pipeline's own encode_structure, content from one frame's CLIP embedding or ∅, noise
+and timestep from (seed, step, rank, slot), the loss on v or ε), an AdamW step on exactly the
+recipe's parameters, and, every `checkpoint_every` steps and at the end, a checkpoint through
+ray.train.report.
 """
 
 from __future__ import annotations
@@ -19,15 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gen1_batch.train.objective import (
-    IMAGE,
-    Draw,
-    content_of,
-    ema_update,
-    learning_rate,
-    noise_like,
-    noisy_and_target,
-)
+from gen1_batch.train.objective import IMAGE, ema_update, learning_rate
 from gen1_batch.train.preprocess import SamplePlan
 
 STATE_FILE = "train_state.pt"
@@ -54,25 +47,28 @@ def step_of_checkpoint(path: str) -> int:
     return int(os.path.basename(path.rstrip("/")).removeprefix("step-"))
 
 
-def build_unet(config: WorkerConfig) -> torch.nn.Module:
-    """The base model's UNet with the recipe's parameters trainable (LoRA adapters when asked)."""
+def build_trainable(config: WorkerConfig) -> torch.nn.Module:
+    """The recipe target's module, built from the base model, with the recipe's parameters trainable
+    (LoRA adapters when asked)."""
     from gen1_batch.model.loading import load_components
     from gen1_batch.train.params import lora_target_modules, select_trainable
+    from gen1_batch.train.targets import target_of
 
     recipe = config.plan.recipe
-    unet = load_components(config.model, ["unet"])["unet"]
+    target = target_of(recipe)
+    module = target.build(load_components(config.model, list(target.trains)))
     if recipe.lora_rank:
         from peft import LoraConfig, inject_adapter_in_model
 
-        targets = lora_target_modules(unet, recipe.trains)
+        targets = lora_target_modules(module, recipe.trains)
         torch.manual_seed(recipe.seed)  # LoRA's down projections start random: the same on every worker
         inject_adapter_in_model(LoraConfig(r=recipe.lora_rank, lora_alpha=recipe.lora_rank,
-                                           target_modules=targets), unet)
-        for name, p in unet.named_parameters():
+                                           target_modules=targets), module)
+        for name, p in module.named_parameters():
             p.requires_grad_("lora_" in name)
     else:
-        select_trainable(unet, recipe.trains)
-    return unet
+        select_trainable(module, recipe.trains)
+    return module
 
 
 def trainable_state(unet: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -97,6 +93,7 @@ def train_loop(config_dict: dict[str, Any]) -> None:
     from gen1_batch.model.loading import load_components, pipeline_class
     from gen1_batch.stages.common import quiet_model_logs, unpack_arrays
     from gen1_batch.train.metrics_log import METRICS_NAME, MetricsLog
+    from gen1_batch.train.targets import StepContext, target_of
 
     config: WorkerConfig = config_dict["config"]
     plan, recipe = config.plan, config.plan.recipe
@@ -108,16 +105,14 @@ def train_loop(config_dict: dict[str, Any]) -> None:
     device = get_device()
     on_gpu = device.type == "cuda"
 
-    unet = build_unet(config)
-    frozen = load_components(config.model, ["vae", "scheduler"])
-    pipe = pipeline_class(config.model.pipeline)(**frozen, settings=config.model.settings)
-    pipe.vae.to(device)
-    scheduler = pipe.scheduler
-    alphas_cumprod = scheduler.alphas_cumprod
-    prediction_type = scheduler.config.prediction_type
-    if on_gpu:
+    target = target_of(recipe)
+    unet = build_trainable(config)  # the UNet, or the recipe target's module
+    frozen = load_components(config.model, list(target.loop_components))
+    pipe = pipeline_class(config.model.pipeline)(**frozen, settings=config.model.settings).to(device)
+    if on_gpu and getattr(unet, "_supports_gradient_checkpointing", False):
         unet.enable_gradient_checkpointing()
     params = [p for p in unet.parameters() if p.requires_grad]
+    ctx = StepContext(pipe=pipe, plan=plan, device=device, on_gpu=on_gpu, params=params)
     ema = [p.detach().clone() for p in params] if recipe.ema_decay else []
     optimizer = torch.optim.AdamW(params, lr=recipe.learning_rate, betas=recipe.betas,
                                   weight_decay=recipe.weight_decay)
@@ -160,7 +155,7 @@ def train_loop(config_dict: dict[str, Any]) -> None:
         errors = [str(r["error"]) for r in rows if r["error"]]
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(recipe.learning_rate, step, recipe.warmup_steps)
-        loss = step_loss(model, pipe, samples, device, alphas_cumprod, prediction_type, on_gpu, params)
+        loss = target.loss(model, samples, ctx)
         loss.backward()
         if recipe.grad_clip:
             torch.nn.utils.clip_grad_norm_(params, recipe.grad_clip)
@@ -185,41 +180,14 @@ def train_loop(config_dict: dict[str, Any]) -> None:
                         "skipped": int(totals[2].item()), "seconds": round(now - last, 4),
                         "image_step": draws[0].kind == IMAGE})
         last = now
-        if recipe.validate_every and done % recipe.validate_every == 0 and config.validation and rank == 0:
+        if (recipe.validate_every and done % recipe.validate_every == 0 and config.validation and rank == 0
+                and target.name == "unet"):
             validator = validator or Validator(config, device)
             log.append({"event": "validation", "step": done, **validator.run(unet)}, flush=True)
         if done % recipe.checkpoint_every == 0 or done == recipe.steps:
             report_checkpoint(done, unet, optimizer, ema, rank, log)
     if start >= recipe.steps and log:
         log.append({"event": "finished", "step": start}, flush=True)
-
-
-def step_loss(model: torch.nn.Module, pipe: Any, samples: list[tuple[Draw, dict[str, np.ndarray]]],
-              device: torch.device, alphas_cumprod: torch.Tensor, prediction_type: str, on_gpu: bool,
-              params: list[torch.nn.Parameter]) -> torch.Tensor:
-    """The mean squared error of the prediction for this worker's good samples; with none, a zero
-    that still takes part in DDP's gradient exchange."""
-    import torch.nn.functional as F
-
-    if not samples:
-        return sum((p.sum() * 0 for p in params), torch.zeros((), device=device))
-    latents = torch.stack([torch.from_numpy(s["latents"]) for _, s in samples]).to(device)
-    structures = []
-    for d, s in samples:
-        if d.structure_level is None:
-            structures.append(torch.zeros_like(latents[0])[None])
-        else:  # obscured by t_s and encoded exactly as the edit does
-            structures.append(pipe.encode_structure(s["depth"], d.structure_level).to(device, torch.float32))
-    structure = torch.cat(structures)
-    content = torch.stack([content_of(torch.from_numpy(s["embeddings"]), d.content_frame, d.drop_content)
-                           for d, s in samples]).to(device)
-    noise = torch.stack([noise_like(latents[i], d.noise_seed) for i, (d, _) in enumerate(samples)])
-    timesteps = torch.tensor([d.timestep for d, _ in samples], device=device)
-    noisy, target = noisy_and_target(latents, noise, timesteps, alphas_cumprod, prediction_type)
-    video = samples[0][0].kind != IMAGE
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=on_gpu):
-        prediction = model(noisy, timesteps, content, structure, video=video).sample
-    return F.mse_loss(prediction.float(), target.float())
 
 
 def report_checkpoint(step: int, unet: torch.nn.Module, optimizer: torch.optim.Optimizer,

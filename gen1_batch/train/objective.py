@@ -105,10 +105,12 @@ def noisy_and_target(latents: torch.Tensor, noise: torch.Tensor, timesteps: torc
     noisy = sqrt_a * latents + sqrt_1a * noise
     if prediction_type == "epsilon":
         target = noise
+    elif prediction_type == "sample":  # x₀-prediction, as unCLIP's prior learns
+        target = latents
     elif prediction_type == "v_prediction":
         target = sqrt_a * noise - sqrt_1a * latents
     else:
-        raise ValueError(f"cannot train a {prediction_type!r} scheduler; use epsilon or v_prediction")
+        raise ValueError(f"cannot train a {prediction_type!r} scheduler; use epsilon, v_prediction or sample")
     return noisy.to(latents.dtype), target.to(latents.dtype)
 
 
@@ -129,3 +131,38 @@ def ema_update(ema: list[torch.Tensor], params: list[torch.Tensor], decay: float
     """ema ← decay·ema + (1 − decay)·θ."""
     for e, p in zip(ema, params, strict=True):
         e.mul_(decay).add_(p.detach().to(e.dtype), alpha=1 - decay)
+
+
+# ------------------------------------------------------------------------------- the stack's other models
+
+def autoencoder_loss(reconstruction: torch.Tensor, pixels: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor,
+                     kl_weight: float) -> torch.Tensor:
+    """L1 reconstruction plus a small KL to N(0, 1) (the latent diffusion paper's KL-regularised
+    autoencoder, without its perceptual and adversarial terms). Tensors n×c×h×w."""
+    kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).sum(dim=(1, 2, 3)).mean()
+    return (reconstruction - pixels).abs().mean() + kl_weight * kl
+
+
+def scale_shift_invariant_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MiDaS's loss for relative depth: per sample (first dim), the least-squares scale and shift
+    that best align `prediction` to `target`, then the mean squared error that remains."""
+    p, t = prediction.flatten(1).float(), target.flatten(1).float()
+    p_mean, t_mean = p.mean(1, keepdim=True), t.mean(1, keepdim=True)
+    pc, tc = p - p_mean, t - t_mean
+    scale = (pc * tc).sum(1, keepdim=True) / pc.pow(2).sum(1, keepdim=True).clamp_min(1e-8)
+    return (scale * pc - tc).pow(2).mean()
+
+
+def contrastive_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor,
+                     same: torch.Tensor | None = None) -> torch.Tensor:
+    """CLIP's symmetric cross-entropy over a batch of (image, text) pairs. `same` (n×n bool) marks
+    pairs whose captions are equal: those are not counted as negatives."""
+    import torch.nn.functional as F
+
+    image = F.normalize(image_embeds.float(), dim=-1)
+    text = F.normalize(text_embeds.float(), dim=-1)
+    logits = logit_scale.exp().clamp(max=100) * image @ text.T
+    if same is not None:
+        logits = logits.masked_fill(same & ~torch.eye(len(same), dtype=torch.bool, device=same.device), -1e4)
+    labels = torch.arange(len(logits), device=logits.device)
+    return (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels)) / 2

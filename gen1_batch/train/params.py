@@ -55,18 +55,28 @@ def lora_target_modules(model: torch.nn.Module, groups: tuple[str, ...] | list[s
             if isinstance(m, torch.nn.Linear) and f"{name}.weight" in names]
 
 
-def still_random(random_weights: list[str], components: tuple[str, ...], trained: tuple[str, ...]) -> list[str]:
-    """`random_weights` after training the UNet groups `trained`: "all" is spelled out as the model's
-    networks, a part trained whole leaves the list, and a random UNet trained only in part says which
-    part was trained."""
+def still_random(random_weights: list[str], components: tuple[str, ...], trained: tuple[str, ...],
+                 trained_components: tuple[str, ...] = ()) -> list[str]:
+    """`random_weights` after training the UNet groups `trained` (or whole other components): "all" is
+    spelled out as the model's networks, a part trained whole leaves the list, and a random UNet
+    trained in parts says which ("unet except spatial+temporal") until they cover it."""
     networks = [c for c in components if c not in ("scheduler", "tokenizer", "prior_scheduler")]
     parts = [p for name in random_weights for p in (networks if name == "all" else [name])]
     out = []
     for part in dict.fromkeys(parts):
+        if part in trained_components:
+            continue
         if part in RANDOM_PARTS and any(g in RANDOM_PARTS[part] for g in trained):
             continue
-        if part == "unet":
-            out.append(f"unet except {'+'.join(trained)}")
+        if part == "unet" or part.startswith(UNET_EXCEPT):
+            done = [g for g in part.removeprefix(UNET_EXCEPT).split("+") if g and part != "unet"]
+            done += [g for g in trained if g not in done]
+            if "all" in done or {"spatial", "temporal"} <= set(done):
+                continue
+            out.append(f"{UNET_EXCEPT}{'+'.join(done)}" if done else "unet")
             continue
         out.append(part)
     return out
+
+
+UNET_EXCEPT = "unet except "

@@ -16,10 +16,6 @@ from pathlib import Path
 from typing import Any
 
 RECIPE_FORMAT = 1
-# What a recipe's `target` may train. The engine trains the Gen-1 UNet; the next issue's small
-# models (autoencoder, depth estimator, CLIP, prior) get their own objectives under the same format.
-TARGETS = ("unet",)
-PLANNED_TARGETS = ("vae", "depth_estimator", "image_encoder", "prior")
 
 
 class RecipeError(ValueError):
@@ -146,18 +142,20 @@ def check_recipe(recipe: Recipe) -> None:
     """The rules every recipe (and every command-line override of one) must follow."""
     from gen1_batch.model.structure import MAX_STRUCTURE_LEVEL
     from gen1_batch.train.params import GROUPS
+    from gen1_batch.train.targets import TARGETS
 
     src, d = recipe.source or recipe.name, recipe.data
     problems = []
     if recipe.format != RECIPE_FORMAT:
         problems.append(f"format {recipe.format} is not {RECIPE_FORMAT}, the format this gen1 reads")
     if recipe.target not in TARGETS:
-        planned = " (planned: the next issue's small models)" if recipe.target in PLANNED_TARGETS else ""
-        problems.append(f"target {recipe.target!r} cannot be trained yet{planned}; this engine trains "
-                        f"{', '.join(TARGETS)}")
-    unknown = [g for g in recipe.trains if g not in GROUPS]
-    if unknown or not recipe.trains:
-        problems.append(f"trains names {', '.join(unknown) or 'nothing'}; the groups are {', '.join(GROUPS)}")
+        problems.append(f"target {recipe.target!r} is not one this engine trains ({', '.join(TARGETS)})")
+    if recipe.target == "unet":
+        unknown = [g for g in recipe.trains if g not in GROUPS]
+        if unknown or not recipe.trains:
+            problems.append(f"trains names {', '.join(unknown) or 'nothing'}; the groups are {', '.join(GROUPS)}")
+    elif tuple(recipe.trains) != ("all",) or recipe.lora_rank:
+        problems.append(f"a {recipe.target} recipe trains all of it: trains = [\"all\"], no LoRA")
     if recipe.steps < 1 or recipe.batch_size < 1 or recipe.checkpoint_every < 1:
         problems.append("steps, batch_size and checkpoint_every must be at least 1")
     if not 0 <= d.image_probability <= 1 or not 0 <= d.content_dropout <= 1:

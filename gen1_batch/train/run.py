@@ -55,6 +55,7 @@ class TrainOptions:
     resume: bool = False
     address: str | None = None
     max_failures: int = 3
+    torch_threads: int | None = None  # per training worker; default: its share of the cluster's CPUs
     model_target: str | None = None  # where the model folder goes (default OUTPUT/model)
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)  # recipe fields (customize)
 
@@ -70,13 +71,14 @@ class Prepared:
 def prepare(opts: TrainOptions) -> Prepared:
     """Everything checked before Ray starts (raises RecipeError, ManifestError, ModelNotFound)."""
     from gen1_batch.model.loading import describe_model
+    from gen1_batch.train.targets import target_of
 
     recipe = load_recipe(opts.recipe).replace(steps=opts.steps, **opts.overrides)
     output = storage.absolute(opts.output.removeprefix("file://"))  # workers run in other folders
     check_recipe(recipe)
     data_url = opts.data if isinstance(opts.data, str) else "images"
     rows = load_training_manifest(opts.data) if isinstance(opts.data, str) else list(opts.data)
-    needs_problems(rows, recipe.data.image_probability, data_url)
+    needs_problems(rows, recipe.data.image_probability, data_url, depth=target_of(recipe).needs_depth_truth)
     model = describe_model(opts.model or recipe.base_model)
     train = [r for r in rows if r.split == "train"]
     scheduler_timesteps = 1000
@@ -203,7 +205,7 @@ def train(opts: TrainOptions, say: Callable[[str], None], progress: Callable[[Pr
     context.enable_progress_bars = False
     context.execution_no_progress_timeout_s = -1
     storage_path, filesystem = ray_storage(opts.output)
-    threads = max(1, int(cpus))
+    threads = opts.torch_threads or max(1, int(cpus))
     config = dataclasses.replace(config, torch_threads=threads)
     trainer = TorchTrainer(
         train_loop,

@@ -1,5 +1,6 @@
 import numpy as np
 
+from gen1_batch.model.metrics import relative_depth
 from gen1_batch.toy.measures import (
     MaterialScore,
     flicker,
@@ -7,7 +8,7 @@ from gen1_batch.toy.measures import (
     static_pixels,
     structure_error,
 )
-from gen1_batch.toy.render import relative_depth, render
+from gen1_batch.toy.render import render
 from gen1_batch.toy.world import random_materials, random_scene, seeds
 
 SCENES = [random_scene(s) for s in seeds(12, held_out=True)]

@@ -2,7 +2,8 @@ import time
 
 import numpy as np
 
-from gen1_batch.toy.render import relative_depth, render, render_image
+from gen1_batch.model.metrics import relative_depth
+from gen1_batch.toy.render import render, render_image
 from gen1_batch.toy.world import random_scene
 
 

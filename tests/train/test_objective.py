@@ -1,14 +1,18 @@
 import numpy as np
+import pytest
 import torch
 
 from gen1_batch.train.objective import (
+    autoencoder_loss,
     clip_frames,
     content_of,
+    contrastive_loss,
     crop_and_flip,
     draw,
     is_image_step,
     noise_like,
     noisy_and_target,
+    scale_shift_invariant_mse,
 )
 
 KW = dict(kind="video", rows=5, frames=8, flip=True, structure="uniform", content_dropout=0.1, train_timesteps=1000)
@@ -59,3 +63,34 @@ def test_crops_are_the_recipe_size_and_flips_mirror():
     crop = crop_and_flip(frames, 8, 6, 1.0, 0.0, False)
     assert crop.shape == (2, 6, 8, 3) and np.array_equal(crop, frames[:, :6, 4:])
     assert np.array_equal(crop_and_flip(frames, 8, 6, 1.0, 0.0, True), crop[:, :, ::-1])
+
+
+def test_the_depth_loss_ignores_scale_and_shift_but_not_shape():
+    target = torch.rand(2, 8, 8)
+    assert scale_shift_invariant_mse(3 * target + 5, target) < 1e-10
+    assert scale_shift_invariant_mse(target.flip(-1), target) > 0.01
+
+
+def test_the_contrastive_loss_is_low_for_matching_pairs_and_ignores_equal_captions():
+    embeds = torch.eye(4)
+    scale = torch.tensor(np.log(10.0))
+    assert contrastive_loss(embeds, embeds, scale) < contrastive_loss(embeds, embeds.roll(1, 0), scale)
+    twins = torch.tensor([[1.0, 0], [1.0, 0]])  # two samples with one caption: not each other's negatives
+    same = torch.ones(2, 2, dtype=torch.bool)
+    assert contrastive_loss(twins, twins, scale, same) < 1e-3 < contrastive_loss(twins, twins, scale)
+
+
+def test_the_autoencoder_loss_is_reconstruction_plus_a_small_kl_to_the_unit_gaussian():
+    x = torch.rand(2, 3, 4, 4)
+    zero = torch.zeros(2, 4, 2, 2)
+    assert autoencoder_loss(x, x, zero, zero, 1.0) == 0  # a perfect reconstruction from N(0, 1)
+    assert autoencoder_loss(x, x, zero + 1, zero, 1e-6) == pytest.approx(1e-6 * 0.5 * 16, rel=1e-5)
+    assert autoencoder_loss(x + 0.5, x, zero, zero, 1.0) == pytest.approx(0.5)
+
+
+def test_the_prior_learns_the_clean_embedding():
+    clean = torch.randn(3, 8)
+    noise = torch.randn(3, 8)
+    _, target = noisy_and_target(clean, noise, torch.tensor([0, 500, 999]), torch.linspace(0.99, 0.01, 1000),
+                                 "sample")
+    assert torch.equal(target, clean)

@@ -46,8 +46,11 @@ def test_a_recipe_with_an_unknown_key_or_group_is_refused_naming_it():
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "stpes": 3})
     with pytest.raises(RecipeError, match="trains names wings"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["wings"], "steps": 3})
-    with pytest.raises(RecipeError, match="planned"):
+    with pytest.raises(RecipeError, match="'wings' is not one this engine trains"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
+                      "target": "wings"})
+    with pytest.raises(RecipeError, match="a vae recipe trains all of it"):
+        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["temporal"], "steps": 3,
                       "target": "vae"})
 
 

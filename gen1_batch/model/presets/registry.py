@@ -29,6 +29,7 @@ from gen1_batch.model.presets.gen1_sd15 import (
     build_gen1_sd15,
 )
 from gen1_batch.model.presets.tiny import TINY_SETTINGS, build_tiny
+from gen1_batch.model.presets.toy import TOY_SETTINGS, TOY_WEIGHTS, build_toy, load_toy
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,12 @@ class Preset:
     # The hub repositories it downloads, each with a file whose presence in the cache shows it is
     # there; empty for a preset built in-process.
     hub_files: dict[str, str] = field(default_factory=dict)
+    # A model folder shipped in the package: the preset loads it (trained weights, nothing to build).
+    folder: str | None = None
 
     @property
     def built_in_process(self) -> bool:
-        """Built here from configs, with nothing to download."""
+        """Built here from configs (or shipped with the package), with nothing to download."""
         return not self.hub_files
 
     def key(self) -> str:
@@ -58,6 +61,22 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
+    "toy": Preset(
+        name="toy",
+        description="The whole Gen-1 stack trained here on the toy world (python -m gen1_batch.toy.stack): "
+                    "real structure and content edits of toy scenes; shipped in the package.",
+        settings={**TOY_SETTINGS, "random_weights": []},
+        components={"all": f"trained on the toy world, shipped in {TOY_WEIGHTS.relative_to(TOY_WEIGHTS.parents[2])}"},
+        build=load_toy,
+        folder=str(TOY_WEIGHTS),
+    ),
+    "toy-init": Preset(
+        name="toy-init",
+        description="The toy stack's architecture with seeded random weights: what the toy recipes train from.",
+        settings=TOY_SETTINGS,
+        components={"all": "built in-process from the toy configs, seeded random weights"},
+        build=build_toy,
+    ),
     "tiny": Preset(
         name="tiny",
         description="Seeded random weights at toy size: for tests and trying the pipeline; edits are noise.",

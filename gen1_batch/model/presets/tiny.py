@@ -68,14 +68,15 @@ def tiny_tokenizer(model_max_length: int = TINY_CONFIGS["tokenizer"]["model_max_
     return tokenizer
 
 
-def tiny_text_config(tokenizer: Any) -> Any:
-    """The toy CLIP text tower's config, with the tokenizer's vocabulary and special tokens."""
+def tiny_text_config(tokenizer: Any, config: dict[str, Any] | None = None) -> Any:
+    """A small CLIP text tower's config (tiny's unless `config`), with the tokenizer's vocabulary and
+    special tokens."""
     from transformers import CLIPTextConfig
 
     vocab = tokenizer.get_vocab()
     return CLIPTextConfig(vocab_size=len(vocab), bos_token_id=vocab["<|startoftext|>"],
                           eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<|endoftext|>"],
-                          **TINY_CONFIGS["text_encoder"])
+                          **(config or TINY_CONFIGS["text_encoder"]))
 
 
 def randomize_zero_weights(parameters: Iterable[Any]) -> None:
