@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# The suite edits with the tiny model (seconds per shot) unless a test names another; set before
+# gen1_batch is imported, and inherited by the `gen1` subprocesses tests start.
+os.environ.setdefault("GEN1_MODEL", "tiny")
+
 from fractions import Fraction
 from pathlib import Path
 

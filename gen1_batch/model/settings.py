@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
-DEFAULT_MODEL = "tiny"  # the preset `gen1 run`, `gen1 edit` and `gen1_batch.edit` use unless told
+# The model `gen1 run`, `gen1 edit`, `gen1 submit` and `gen1_batch.edit` use unless told: the trained
+# toy stack, or what GEN1_MODEL names (a studio's own model folder; the test suite's `tiny`).
+DEFAULT_MODEL = os.environ.get("GEN1_MODEL") or "toy"
 
 # A model folder's index (diffusers' name): its pipeline class, components and settings.
 MODEL_INDEX = "model_index.json"

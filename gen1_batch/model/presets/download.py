@@ -16,6 +16,8 @@ from gen1_batch.model.settings import DEFAULT_SETTINGS, MODEL_INDEX, pipeline_cl
 
 def preset_weights_present(preset: Preset) -> str:
     """Where a preset's weights are: built in-process, in the hub cache, or still to download."""
+    if preset.folder:
+        return "shipped (trained)" if os.path.exists(os.path.join(preset.folder, MODEL_INDEX)) else "missing"
     if preset.built_in_process:
         return "built in-process (random)"
     from huggingface_hub import try_to_load_from_cache
@@ -61,7 +63,7 @@ def save_preset(preset: Preset, target: str) -> None:
         raise FileExistsError(f"{target} exists; remove it first or choose another folder")
     if preset.hub_files:
         check_hub(preset.hub_files)
-    components = preset.build(None, False)
+    components = preset.build(None, False)  # a shipped preset loads its trained folder
     pipe = pipeline_class(preset.pipeline)(**components, settings={**DEFAULT_SETTINGS, **preset.settings})
     if remote:
         with tempfile.TemporaryDirectory(prefix="gen1-model-") as tmp:
