@@ -13,7 +13,10 @@ caption of the same shapes in those materials (text, through the prior) or a sti
   measured inside the exact masks without any CLIP, are the wanted ones; chance beside it;
 * frame consistency (CLIP, the report's metric) and flicker (mean change in the pixels static in
   the source) at ω_t = 0, 1, 1.5, on the same scenes with the camera held still;
-* prompt consistency (CLIP) at ω = 1, 3, 7.5.
+* prompt consistency (CLIP) at ω = 1, 3, 7.5;
+* seams on a long shot (300 frames, each frame's initial noise its own): the mean change between
+  consecutive frames across a window start against inside windows, pyramid blending, S = W/2, with
+  the window grid fixed and with it shifted from step to step (the default).
 
     python benchmarks/method_fidelity.py                    # the default model
     python benchmarks/method_fidelity.py --model tiny --scenes 3 --steps 2
@@ -107,6 +110,14 @@ def make_shots(count: int, frames: int, size: int, still_camera: bool) -> list[S
     return shots
 
 
+def seam_change(frames: np.ndarray, stride: int) -> tuple[float, float]:
+    """Mean absolute change (0-255) between consecutive frames where the second starts a window of
+    the fixed grid, and everywhere else."""
+    change = np.abs(np.diff(frames.astype(np.float32), axis=0)).mean(axis=(1, 2, 3))  # change[i]: i -> i+1
+    starts = (np.arange(1, len(frames)) % stride) == 0
+    return float(change[starts].mean()), float(change[~starts].mean())
+
+
 def mean(values: list[float | None]) -> float:
     kept = [v for v in values if v is not None and np.isfinite(v)]
     return float(np.mean(kept)) if kept else float("nan")
@@ -119,6 +130,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
+    parser.add_argument("--long-frames", type=int, default=300, help="the long shot's frames (0: skip it)")
     a = parser.parse_args()
     torch.manual_seed(0)
     edit = Editor(a.model, a.steps)
@@ -161,6 +173,27 @@ def main() -> None:
         values = [metrics.prompt_consistency(pipe.embed_frames(edit(i, s, "text", content_scale=scale)),
                                              pipe.embed_text(s.target.caption)) for i, s in enumerate(shots)]
         rows.append(("prompt consistency ↑", f"ω = {scale}", f"{mean(values):.4f}", ""))
+
+    if a.long_frames:
+        scene = random_scene(seeds(1, held_out=True, start=20_000)[0])
+        long = render(scene, a.long_frames, a.size, a.size)
+        depth = pipe.estimate_depth(long.frames)
+        content = pipe.encode_content(scene.with_materials(target_materials(scene)).caption, seed=0)
+        source_at, source_inside = seam_change(long.frames, pipe.window_spec().stride)
+        for shift in (False, True):
+            window = pipe.window_spec(shift=shift)
+            start = time.perf_counter()
+            frames, _ = pipe.generate(depth, content, structure=DEFAULTS["structure"],
+                                      content_scale=DEFAULTS["content_scale"],
+                                      temporal_scale=DEFAULTS["temporal_scale"], steps=a.steps, seed=0,
+                                      window=window)
+            edit.seconds += time.perf_counter() - start
+            edit.edits += 1
+            at, inside = seam_change(frames, window.stride)
+            rows.append(("seams: change across a window start / inside windows",
+                         f"{a.long_frames} frames, W = {window.length}, S = {window.stride}, pyramid, grid "
+                         f"{'shifted each step' if shift else 'fixed'}", f"{at:.2f} / {inside:.2f} = {at / inside:.3f}",
+                         f"source {source_at:.2f} / {source_inside:.2f}"))
 
     print(f"model {a.model}; {a.scenes} held-out scenes (seeds {', '.join(str(s.scene.seed) for s in shots)}), "
           f"{a.frames} frames at {a.size}×{a.size}, steps {a.steps or pipe.settings['default_steps']}; "
