@@ -19,8 +19,10 @@ class OutputFormat:
 
 
 FORMATS: dict[str, OutputFormat] = {
-    # H.264 for review: plays in browsers and every editing suite.
-    "mp4": OutputFormat("mp4", ".mp4", "libx264", "yuv420p", 8, {"crf": "16", "preset": "medium"}),
+    # H.264 for review: plays in browsers and every editing suite. One thread: x264 otherwise picks its
+    # thread count (and with PyAV's slice threading, the slices) from the CPUs the process may use, so
+    # the same edit had other bytes on another machine or CPU affinity. A job encodes shots in parallel.
+    "mp4": OutputFormat("mp4", ".mp4", "libx264", "yuv420p", 8, {"crf": "16", "preset": "medium", "threads": "1"}),
     # ProRes 422 HQ (profile 3) for editorial.
     "prores": OutputFormat("prores", ".mov", "prores_ks", "yuv422p10le", 10, {"profile": "3", "vendor": "apl0"}),
     # Sequences for compositing (OpenImageIO; a source of the same format lends its layout): 16-bit
