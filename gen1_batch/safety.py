@@ -25,8 +25,8 @@ from gen1_batch import storage
 from gen1_batch.layout import JOB_FILES
 from gen1_batch.manifest import Problem
 from gen1_batch.media import sequence
+from gen1_batch.media.formats import FORMATS, output_name
 from gen1_batch.media.preview import ARTIFACT_NAMES
-from gen1_batch.media.writer import FORMATS, output_name
 from gen1_batch.report.html import SHOT_PAGE
 from gen1_batch.report.schema import REPORT_NAME
 from gen1_batch.shot import Shot

@@ -23,8 +23,8 @@ from pydantic.fields import FieldInfo
 from gen1_batch import storage
 from gen1_batch.layout import JOB_FILES
 from gen1_batch.media.damage import DAMAGED_FRAME_MODES
+from gen1_batch.media.formats import OUTPUT_FORMATS
 from gen1_batch.media.timecode import is_timecode, parse_rate
-from gen1_batch.media.writer import OUTPUT_FORMATS
 from gen1_batch.model.settings import BLENDS, DEFAULT_SETTINGS, default_stride
 
 MAX_SEED = 2**63 - 1

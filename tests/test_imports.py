@@ -26,7 +26,11 @@ are left out: they name a module chosen at run time.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 PACKAGE = "gen1_batch"
 ROOT = Path(__file__).resolve().parents[1] / PACKAGE
@@ -161,3 +165,27 @@ def test_the_graph_sees_imports_inside_functions_and_package_reexports(tmp_path)
     (root / "media" / "canvas.py").write_text("def g():\n    import gen1_batch.c\n")  # closed through __init__
     assert find_cycles(import_graph(root)) == [["gen1_batch.c", "gen1_batch.media", "gen1_batch.media.reader",
                                                 "gen1_batch.media.canvas", "gen1_batch.c"]]
+
+
+CODECS = ("av", "OpenImageIO", "torch")  # PyAV, OpenImageIO and torch: each loads native libraries, ~0.1-0.5 s
+
+
+@pytest.mark.parametrize("module", ["gen1_batch.manifest", "gen1_batch.shot", "gen1_batch.media.formats"])
+def test_reading_a_manifest_loads_no_codec_or_model_library(module):
+    """Validating a manifest (gen1 validate, the schema, the dry run's first step) needs plain facts about
+    media, not the libraries that decode and encode it: a fresh interpreter shows what an import loads."""
+    code = f"import sys, {module}; print(' '.join(m for m in {CODECS!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert loaded == [], f"import {module} loads {', '.join(loaded)}"
+
+
+def test_the_media_package_still_gives_its_names():
+    """media/__init__ loads its modules on first use; every name it lists is there, and no other."""
+    import gen1_batch.media as media
+    from gen1_batch.media import formats, reader, writer
+
+    assert (media.OUTPUT_FORMATS, media.read_video, media.write_output) == (
+        formats.OUTPUT_FORMATS, reader.read_video, writer.write_output)
+    assert all(hasattr(media, name) for name in media.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        media.nothing  # noqa: B018

@@ -153,6 +153,8 @@ def _stamp(spec: oiio.ImageSpec, timecode: str | None, rate: Fraction, colorspac
         spec.attribute("oiio:ColorSpace", colorspace)
     if pixel_aspect:
         spec.attribute("PixelAspectRatio", float(pixel_aspect))
+    if not spec.getattribute("DateTime"):  # else OIIO writes the time of writing (EXR capDate, TIFF DateTime)
+        spec.attribute("DateTime", "")
 
 
 def write_plate(path: str, rgb: np.ndarray, *, rate: Fraction, timecode: str | None, colorspace: str | None,

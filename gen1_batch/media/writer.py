@@ -21,7 +21,6 @@ import itertools
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -33,41 +32,12 @@ from gen1_batch.media import orientation, plates
 from gen1_batch.media import sequence as sequences
 from gen1_batch.media.canvas import Canvas, crop
 from gen1_batch.media.colour import FFMPEG_CODES, Colour, from_view, movie_tags
+from gen1_batch.media.formats import FORMATS, output_name
 from gen1_batch.media.reader import MediaError, VideoInfo
 from gen1_batch.media.sequence import Sequence, frames_on_disk, output_sequence, parse
 from gen1_batch.media.timecode import offset
 
 MOVIE_START = 1001  # sequences made from a movie are numbered from here, the studio habit
-
-
-@dataclass(frozen=True)
-class OutputFormat:
-    name: str
-    extension: str
-    codec: str
-    pix_fmt: str
-    bit_depth: int
-    options: dict[str, str]
-    sequence: bool = False
-
-
-FORMATS: dict[str, OutputFormat] = {
-    # H.264 for review: plays in browsers and every editing suite.
-    "mp4": OutputFormat("mp4", ".mp4", "libx264", "yuv420p", 8, {"crf": "16", "preset": "medium"}),
-    # ProRes 422 HQ (profile 3) for editorial.
-    "prores": OutputFormat("prores", ".mov", "prores_ks", "yuv422p10le", 10, {"profile": "3", "vendor": "apl0"}),
-    # Sequences for compositing (OpenImageIO; a source of the same format lends its layout): 16-bit
-    # PNG, half-float EXR.
-    "png": OutputFormat("png", ".png", "png", "uint16", 16, {}, sequence=True),
-    "exr": OutputFormat("exr", ".exr", "exr", "half", 16, {"compression": "zips"}, sequence=True),
-}
-OUTPUT_FORMATS = tuple(FORMATS)
-
-
-def output_name(shot_id: str, output_format: str) -> str:
-    """The file (or sequence pattern) a shot's edit is written to, inside its folder."""
-    f = FORMATS[output_format]
-    return f"{shot_id}.####{f.extension}" if f.sequence else shot_id + f.extension
 
 
 def check_timing(info: VideoInfo, output_format: str, retime: bool) -> None:

@@ -1,15 +1,19 @@
 """What the writer keeps of a source beyond its pixels: orientation and timing."""
 
+import contextlib
 import json
+import os
 import shutil
 import subprocess
 from fractions import Fraction
+from pathlib import Path
 
 import av
 import numpy as np
+import OpenImageIO as oiio
 import pytest
 
-from gen1_batch.media import MediaError, check_timing, read_video, write_output
+from gen1_batch.media import MediaError, check_timing, read_video, write_output, write_video
 from gen1_batch.media.synthetic import synthetic_frames
 from tests.helpers import encode_movie
 
@@ -85,3 +89,46 @@ def test_a_variable_frame_rate_clip_goes_to_a_sequence_only_when_retiming_is_acc
     check_timing(info, "exr", retime=True)
     out = write_output(frames, str(tmp_path / "out"), "sh", info, "exr")
     assert (out["frames"], out["timing"]) == (8, "constant")
+
+
+@contextlib.contextmanager
+def cpus(allowed):
+    """The CPUs this thread may run on (what an encoder sizes its threads by), for the block."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, allowed)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+@pytest.mark.parametrize("fmt", ["mp4", "prores"])
+def test_a_movie_has_the_same_bytes_every_time_and_on_any_number_of_cpus(tmp_path, fmt):
+    """The same edit gives the same file, whatever machine, CPU affinity or load it was encoded under:
+    x264's automatic thread count followed the CPUs the process could use, and the bytes with it (from
+    128 rows up on two CPUs). Each CPU count is written twice; on a one-CPU machine only the repeat is shown."""
+    source = encode_movie(str(tmp_path / "vfr.avi"), synthetic_frames(8, 64, 128), "mjpeg", "yuvj420p", pts=TIMES)
+    frames, info = read_video(source, side=64)
+    assert info.timestamps  # timing kept from the source, as for tree.avi
+    written = []
+    for allowed in [os.sched_getaffinity(0), {min(os.sched_getaffinity(0))}]:
+        with cpus(allowed):
+            for attempt in range(2):
+                out = write_output(frames, str(tmp_path / f"{len(allowed)}-{attempt}"), "sh", info, fmt)
+                written.append(Path(out["url"]).read_bytes())
+    assert all(data == written[0] for data in written)
+
+
+@pytest.mark.parametrize("fmt", ["exr", "png"])
+def test_a_sequence_frame_records_no_time_of_writing(tmp_path, fmt):
+    """OpenImageIO stamps EXR and TIFF headers with the time of writing when nothing else is given, so
+    each run's frames had other bytes; a frame holds only what the edit and its source decide."""
+    frames = synthetic_frames(2, 32, 16)
+    first = write_video(frames, str(tmp_path / "a" / f"plate.####.{fmt}"), 24, fmt)
+    again = write_video(frames, str(tmp_path / "b" / f"plate.####.{fmt}"), 24, fmt)
+    for number in (1001, 1002):
+        frame = first["url"].replace("####", str(number))
+        header = oiio.ImageInput.open(frame)
+        assert header.spec().getattribute("DateTime") is None
+        header.close()
+        assert Path(frame).read_bytes() == Path(again["url"].replace("####", str(number))).read_bytes()
