@@ -34,7 +34,7 @@ def shots():
 
 
 def edit(toy, shot, index, structure=0, zeroed=False):
-    scene, source, target, reference = shot
+    _, source, _, reference = shot
     depth = toy.estimate_depth(source.frames)
     content = toy.encode_content(image=reference, seed=index)
     if zeroed:  # the ablation: no structure input at all
