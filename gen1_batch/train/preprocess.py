@@ -12,6 +12,7 @@ read becomes a row marked bad, which the trainer skips and counts: never a crash
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +22,8 @@ from gen1_batch.train.data import TrainingRow
 from gen1_batch.train.objective import IMAGE, VIDEO, draw, is_image_step
 from gen1_batch.train.recipe import Recipe
 from gen1_batch.train.samples import read_sample
+
+SAMPLE_CACHE = 2048  # samples a preprocessing actor keeps (a toy UNet sample is about 0.2 MB)
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,23 @@ class Preprocess:
         torch.set_num_threads(1)
         self.plan = plan
         self.target = target_of(plan.recipe)
+        self.cache: OrderedDict[tuple, dict[str, np.ndarray]] = OrderedDict()
         names = list(self.target.sample_components)
         self.pipe = pipeline_class(model.pipeline)(**load_components(model, names), settings=model.settings)
         self.pipe.to(*device_and_dtype(device, "float32"))
 
     def sample(self, d: Any) -> dict[str, np.ndarray]:
         frames, truth = read_sample(self.plan, d, truth=self.target.needs_depth_truth or self.target.name == "vae")
-        return self.target.sample(self.pipe, frames, truth, d)
+        # A sample is a function of its pixels and of these choices: the same clip drawn again (a
+        # small set is drawn many times) skips the models.
+        key = (hash(frames.tobytes()), None if truth is None else hash(truth.tobytes()), d.content_frame,
+               d.structure_level is None)
+        if key not in self.cache:
+            if len(self.cache) >= SAMPLE_CACHE:
+                self.cache.popitem(last=False)
+            self.cache[key] = self.target.sample(self.pipe, frames, truth, d)
+        self.cache.move_to_end(key)
+        return self.cache[key]
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from gen1_batch.errors import describe

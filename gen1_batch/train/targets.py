@@ -135,7 +135,10 @@ class UNetTarget(Target):
         video = samples[0][0].kind != IMAGE
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=ctx.on_gpu):
             prediction = model(noisy, timesteps, content, structure, video=video).sample
-        return F.mse_loss(prediction.float(), target.float())
+        loss = F.mse_loss(prediction.float(), target.float())
+        # Image steps skip the temporal layers: a recipe training only those learns nothing from them,
+        # but the step still goes through backward and the optimiser like every other.
+        return loss if loss.requires_grad else loss + ctx.zero()
 
 
 # ---------------------------------------------------------------------------------------- autoencoder

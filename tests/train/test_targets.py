@@ -77,3 +77,25 @@ def test_each_model_of_the_stack_learns_a_fixed_batch(name, scenes):
         losses.append(loss.item())
     assert np.isfinite(losses).all()
     assert losses[-1] < 0.75 * losses[0], losses
+
+
+def test_an_image_step_of_a_temporal_only_recipe_still_steps(tiny):
+    from gen1_batch.train.params import select_trainable
+    from gen1_batch.train.targets import UNetTarget
+
+    unet = tiny.unet
+    params = select_trainable(unet, ["temporal"])
+    target = UNetTarget("none")
+    frames = np.zeros((1, 48, 64, 3), np.uint8)
+    d = draw(0, 0, 0, 0, kind="image", rows=1, frames=1, flip=False, structure="none", content_dropout=0.0,
+             train_timesteps=1000)
+    samples = [(d, target.sample(tiny, frames, None, d))]
+    ctx = StepContext(pipe=tiny, plan=None, device=torch.device("cpu"), on_gpu=False, params=params)
+    try:
+        loss = target.loss(unet, samples, ctx)
+        loss.backward()  # raised "element 0 of tensors does not require grad" before
+        assert all(p.grad is not None and not p.grad.any() for p in params)
+    finally:
+        for p in unet.parameters():
+            p.requires_grad_(False)
+            p.grad = None
