@@ -53,15 +53,16 @@ def train_stack(out: str, workers: int = 1, steps_scale: float = 1.0, say: Any =
         result = train(TrainOptions(recipe=name, data=manifest, output=output, model=model, steps=steps,
                                     workers=workers, torch_threads=threads),
                        say=lambda line, name=name: say(f"{name}: {line}"))
-        stages.append({"recipe": name, "steps": result["steps"], "seconds": result["seconds"],
-                       "first_loss": result["first_loss"], "last_loss": result["last_loss"]})
-        say(f"{name}: {result['steps']} steps in {result['seconds']:.0f} s, loss {result['first_loss']} -> "
-            f"{result['last_loss']}")
+        stages.append({"recipe": name, "target": load_recipe(name).target, "steps": result["steps"],
+                       "seconds": result["step_seconds"], "first_loss": result["first_loss"],
+                       "last_loss": result["last_loss"]})
+        say(f"{name}: {result['steps']} steps, {result['step_seconds']:.0f} s of steps, loss {result['first_loss']} "
+            f"-> {result['last_loss']}")
         model = storage.join(output, MODEL_NAME)
     final = storage.join(out, "model")
     shutil.rmtree(final, ignore_errors=True)
     shutil.copytree(model, final)
-    summary = {"model": final, "stages": stages, "seconds": round(sum(s["seconds"] for s in stages), 1),
+    summary = {"model": final, "stages": stages, "step_seconds": round(sum(s["seconds"] for s in stages), 1),
                "dataset": DATASET, "workers": workers, "steps_scale": steps_scale}
     storage.write_json_atomic(storage.join(out, "stack.json"), summary)
     return summary

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gen1_batch import storage
+from gen1_batch.model.settings import MODEL_INDEX
 from gen1_batch.train.data import TrainingRow, load_training_manifest, needs_problems
 from gen1_batch.train.loop import WorkerConfig, step_of_checkpoint, train_loop
 from gen1_batch.train.metrics_log import METRICS_NAME, read_records
@@ -197,6 +198,12 @@ def train(opts: TrainOptions, say: Callable[[str], None], progress: Callable[[Pr
     opts = dataclasses.replace(opts, output=config.output)
     start = check_identity(opts.output, prepared.identity, opts.resume)
     run_folder = storage.join(opts.output, RUN_NAME)
+    target = opts.model_target or storage.join(opts.output, MODEL_NAME)
+    if start >= recipe.steps and storage.exists(storage.join(target, MODEL_INDEX)):
+        # Finished: its model folder stays as it is (rewritten, it would look like a new model to
+        # every run that starts from it).
+        say(f"finished at step {start}; the model is {target}")
+        return summary(opts, start, start, target, None, 0.0)
     say(f"continuing from the checkpoint at step {start} ({run_folder}/step-{start:08d})" if start else
         f"starting at step 0 of {recipe.steps}")
     start_ray(opts.address)
@@ -230,13 +237,18 @@ def train(opts: TrainOptions, say: Callable[[str], None], progress: Callable[[Pr
     if result.checkpoint is None:
         raise RuntimeError("the run ended without a checkpoint")
     final = step_of_checkpoint(result.checkpoint.path)
-    target = opts.model_target or storage.join(opts.output, MODEL_NAME)
     with result.checkpoint.as_directory() as folder:
         export_model(config, folder, target, {**prepared.identity, "steps": final, "recipe_file": recipe.source})
+    return summary(opts, start, final, target, result.checkpoint.path, time.monotonic() - started)
+
+
+def summary(opts: TrainOptions, start: int, final: int, model: str, checkpoint: str | None,
+            seconds: float) -> dict[str, Any]:
+    """What a run did, from its metrics log."""
     records = read_records(storage.join(opts.output, METRICS_NAME))
     steps = [r for r in records if "loss" in r]
-    return {"start": start, "steps": final, "model": target, "checkpoint": result.checkpoint.path,
-            "seconds": round(time.monotonic() - started, 1),
+    return {"start": start, "steps": final, "model": model, "checkpoint": checkpoint, "seconds": round(seconds, 1),
+            "step_seconds": round(sum(r.get("seconds", 0) for r in steps), 1),
             "skipped": sum(r.get("skipped", 0) for r in steps),
             "first_loss": steps[0]["loss"] if steps else None, "last_loss": steps[-1]["loss"] if steps else None,
             "validation": [r for r in records if r.get("event") == "validation"][-1:]}

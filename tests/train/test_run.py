@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from gen1_batch.media.synthetic import write_synthetic_clip
+from gen1_batch.model.loading import describe_model
 from gen1_batch.train.loop import STATE_FILE
 from gen1_batch.train.recipe import load_recipe
 from gen1_batch.train.run import TrainOptions, latest_checkpoint, train
@@ -116,8 +117,13 @@ def test_a_stopped_run_continued_with_a_killed_worker_ends_with_the_weights_of_a
     assert weights.keys() == expected.keys()
     assert all(torch.equal(weights[k], expected[k]) for k in expected)
 
+    # Run again once finished, it leaves the model folder as it is (a rewritten folder would look like
+    # a new model to every run that starts from it).
+    before = describe_model(whole["model"]).key
+    again = run(tmp_path / "whole", manifest, 6)
+    assert again["steps"] == 6 and describe_model(whole["model"]).key == before
+
     # The model folder edits through `gen1 run` and says what is trained.
-    from gen1_batch.model.loading import describe_model
     from tests.helpers import gen1
 
     model = describe_model(whole["model"])
