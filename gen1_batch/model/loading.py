@@ -80,8 +80,8 @@ def describe_model(spec: str) -> ModelRef:
     """Resolve a model spec without loading weights. Raises ModelNotFound with what was tried."""
     if spec in PRESETS and PRESETS[spec].folder:  # shipped trained: a model folder under its name
         if not os.path.exists(os.path.join(PRESETS[spec].folder, MODEL_INDEX)):
-            raise ModelNotFound(f"{spec}: its weights are not in this installation ({PRESETS[spec].folder}); "
-                                "train them with `python -m gen1_batch.toy.stack`")
+            raise ModelNotFound(f"{spec}: its weights are not shipped in this installation ({PRESETS[spec].folder}); "
+                                "train them with `python -m gen1_batch.toy.stack DIR`, then use --model DIR/model")
         return dataclasses.replace(describe_model(PRESETS[spec].folder), spec=spec)
     if spec in PRESETS:
         preset = PRESETS[spec]

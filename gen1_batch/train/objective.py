@@ -144,13 +144,15 @@ def autoencoder_loss(reconstruction: torch.Tensor, pixels: torch.Tensor, mean: t
 
 
 def scale_shift_invariant_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MiDaS's loss for relative depth: per sample (first dim), the least-squares scale and shift
-    that best align `prediction` to `target`, then the mean squared error that remains."""
-    p, t = prediction.flatten(1).float(), target.flatten(1).float()
-    p_mean, t_mean = p.mean(1, keepdim=True), t.mean(1, keepdim=True)
-    pc, tc = p - p_mean, t - t_mean
-    scale = (pc * tc).sum(1, keepdim=True) / pc.pow(2).sum(1, keepdim=True).clamp_min(1e-8)
-    return (scale * pc - tc).pow(2).mean()
+    """A loss for relative depth, blind to each sample's (first dim) scale and shift but not to its
+    sign: both standardised (zero mean, unit deviation), then their mean squared difference. (A
+    least-squares fitted scale, as in MiDaS, may come out negative, and a network trained with it
+    can learn depth upside down, far = high: the first toy stack's did.)"""
+    def standardised(x: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1).float()
+        return (x - x.mean(1, keepdim=True)) / x.std(1, keepdim=True).clamp_min(1e-6)
+
+    return (standardised(prediction) - standardised(target)).pow(2).mean()
 
 
 def contrastive_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor,

@@ -65,10 +65,11 @@ def test_crops_are_the_recipe_size_and_flips_mirror():
     assert np.array_equal(crop_and_flip(frames, 8, 6, 1.0, 0.0, True), crop[:, :, ::-1])
 
 
-def test_the_depth_loss_ignores_scale_and_shift_but_not_shape():
+def test_the_depth_loss_ignores_scale_and_shift_but_not_shape_or_sign():
     target = torch.rand(2, 8, 8)
     assert scale_shift_invariant_mse(3 * target + 5, target) < 1e-10
     assert scale_shift_invariant_mse(target.flip(-1), target) > 0.01
+    assert scale_shift_invariant_mse(-target, target) > 3  # far = high is wrong, not equivalent
 
 
 def test_the_contrastive_loss_is_low_for_matching_pairs_and_ignores_equal_captions():

@@ -1,5 +1,6 @@
 """Named models (`--model NAME`): one module per backend, the registry, and the I/O of their weights.
 
+* `toy`: the whole stack trained on the toy world, shipped (the default); `toy-init` its untrained twin;
 * `tiny`: the Gen-1 architecture at toy size with seeded random weights (no download, seconds on CPU);
 * `gen1_sd15`: the paper's architecture at full size on public weights;
 * `animatediff`: the AnimateDiff + depth ControlNet + IP-Adapter backend, public weights or toy size;

@@ -17,7 +17,9 @@ from gen1_batch.model.settings import DEFAULT_SETTINGS, MODEL_INDEX, pipeline_cl
 def preset_weights_present(preset: Preset) -> str:
     """Where a preset's weights are: built in-process, in the hub cache, or still to download."""
     if preset.folder:
-        return "shipped (trained)" if os.path.exists(os.path.join(preset.folder, MODEL_INDEX)) else "missing"
+        if os.path.exists(os.path.join(preset.folder, MODEL_INDEX)):
+            return "shipped (trained)"
+        return "not shipped: python -m gen1_batch.toy.stack DIR trains it into DIR/model"
     if preset.built_in_process:
         return "built in-process (random)"
     from huggingface_hub import try_to_load_from_cache
