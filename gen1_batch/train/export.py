@@ -54,7 +54,7 @@ def export_model(config: WorkerConfig, checkpoint_dir: str, target: str, provena
     recipe, ref = config.plan.recipe, config.model
     trained_target = target_of(recipe)
     parts = trained_target.parts(trained_module(config, checkpoint_dir))
-    trained_target.finish(parts, config.plan, pipeline_class(ref.pipeline), ref.settings)
+    trained_target.finish(parts, config.plan)
     components = {**load_components(ref, [n for n in ref.components() if n not in parts]), **parts}
     if trained_target.name == "unet":
         trained = ("lora:" + "+".join(recipe.trains),) if recipe.lora_rank else recipe.trains

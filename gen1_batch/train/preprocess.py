@@ -74,7 +74,7 @@ class Preprocess:
         self.pipe.to(*device_and_dtype(device, "float32"))
 
     def sample(self, d: Any) -> dict[str, np.ndarray]:
-        frames, truth = read_sample(self.plan, d, truth=self.target.needs_depth_truth or self.target.name == "vae")
+        frames, truth = read_sample(self.plan, d, truth=self.target.reads_depth_truth)
         # A sample is a function of its pixels and of these choices: the same clip drawn again (a
         # small set is drawn many times) skips the models.
         key = (hash(frames.tobytes()), None if truth is None else hash(truth.tobytes()), d.content_frame,

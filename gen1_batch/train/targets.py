@@ -57,6 +57,7 @@ class Target:
     trains: ClassVar[tuple[str, ...]]  # the model components it trains
     sample_components: ClassVar[tuple[str, ...]] = ()  # frozen, in the preprocessing actors
     loop_components: ClassVar[tuple[str, ...]] = ()  # frozen, in the training workers
+    reads_depth_truth: ClassVar[bool] = False  # its samples take a row's exact depth when it has one
     needs_depth_truth: ClassVar[bool] = False  # rows must give exact depth (the manifest's depth column)
 
     def sample(self, pipe: Any, frames: np.ndarray, truth: np.ndarray | None, d: Draw) -> dict[str, np.ndarray]:
@@ -74,7 +75,7 @@ class Target:
         """The trained components, by name, for the model folder."""
         return {self.trains[0]: module}
 
-    def finish(self, parts: dict[str, nn.Module], plan: Any, pipe_class: type, settings: dict[str, Any]) -> None:
+    def finish(self, parts: dict[str, nn.Module], plan: Any) -> None:
         """Anything set from data once training is over (the autoencoder's scaling factor)."""
 
 
@@ -160,6 +161,7 @@ class AutoencoderTarget(Target):
     name = "vae"
     description = "the autoencoder, on frames and on their depth maps (it encodes structure too)"
     trains = ("vae",)
+    reads_depth_truth = True
     KL_WEIGHT = 1e-6  # as the latent diffusion paper's KL-regularised autoencoders
     SCALE_FRAMES = 256  # frames whose latents set the scaling factor
 
@@ -189,7 +191,7 @@ class AutoencoderTarget(Target):
     def parts(self, module: nn.Module) -> dict[str, nn.Module]:
         return {"vae": module.vae}
 
-    def finish(self, parts: dict[str, nn.Module], plan: Any, pipe_class: type, settings: dict[str, Any]) -> None:
+    def finish(self, parts: dict[str, nn.Module], plan: Any) -> None:
         """The scaling factor: 1 / the standard deviation of training frames' latents, so the diffusion
         model sees latents of unit variance (as Stable Diffusion's 0.18215 was chosen)."""
         from gen1_batch.train.samples import read_sample
@@ -226,7 +228,7 @@ class DepthTarget(Target):
     name = "depth_estimator"
     description = "the DPT depth estimator, on exact depth (inverse, near = high), up to scale and shift"
     trains = ("depth_estimator",)
-    needs_depth_truth = True
+    reads_depth_truth = needs_depth_truth = True
 
     def sample(self, pipe: Any, frames: np.ndarray, truth: np.ndarray | None, d: Draw) -> dict[str, np.ndarray]:
         if truth is None:

@@ -133,3 +133,21 @@ def test_a_stopped_run_continued_with_a_killed_worker_ends_with_the_weights_of_a
     gen1("run", shots, "--model", whole["model"], "--output", str(tmp_path / "out"), check=0)
     report = json.loads((tmp_path / "out" / "sh010" / "report.json").read_text())
     assert report["status"] == "succeeded" and report["model"]["weights"] == "partly random"
+
+
+def test_the_autoencoder_recipe_trains_only_the_autoencoder_and_sets_its_scaling_from_data(local_ray, tmp_path):
+    from gen1_batch.model.loading import load_components
+    from gen1_batch.toy.dataset import write_dataset
+
+    manifests = write_dataset(str(tmp_path / "toy"), clips=2, images=2, evaluation=0, validation=0, frames=16)
+    result = train(TrainOptions(recipe="toy-4-autoencoder", data=manifests["train"], output=str(tmp_path / "run"),
+                                model="toy-init", steps=2, workers=1), say=lambda line: None)
+    model = describe_model(result["model"])
+    assert "vae" not in model.random_weights and "unet" in model.random_weights
+    base = load_components("toy-init", ["vae", "depth_estimator"])
+    trained = load_components(result["model"], ["vae", "depth_estimator"])
+    assert trained["vae"].config.scaling_factor != base["vae"].config.scaling_factor  # 1 / std of toy latents
+    changed = [n for n, p in trained["vae"].state_dict().items() if not torch.equal(p, base["vae"].state_dict()[n])]
+    assert changed
+    assert all(torch.equal(p, base["depth_estimator"].state_dict()[n])
+               for n, p in trained["depth_estimator"].state_dict().items())
