@@ -45,6 +45,11 @@ def own_aligned_memory(module: torch.nn.Module) -> None:
             tensor.data = tensor.data.clone()
 
 
+def from_uint8(frames: torch.Tensor) -> torch.Tensor:
+    """uint8 n×h×w×3 frames to n×3×h×w in [-1, 1], what the autoencoder takes (the inverse of to_uint8)."""
+    return frames.permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """n×3×h×w in [-1, 1] to uint8 n×h×w×3."""
     return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -31,12 +32,17 @@ def embed_images(image_encoder: CLIPVisionModelWithProjection, pixels: torch.Ten
     return image_encoder(pixel_values=pixels.to(image_encoder.device, image_encoder.dtype)).image_embeds
 
 
+def tokenize(tokenizer: CLIPTokenizer, text_encoder: CLIPTextModelWithProjection, prompts: list[str]) -> Any:
+    """The prompts' tokens, padded to the length the tokenizer and the text tower both take."""
+    max_length = min(tokenizer.model_max_length, text_encoder.config.max_position_embeddings)
+    return tokenizer(prompts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt")
+
+
 @torch.no_grad()
 def encode_text(tokenizer: CLIPTokenizer, text_encoder: CLIPTextModelWithProjection, prompts: list[str]
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Projected text embeddings (n×d), per-token states (n×l×d') and the token mask (n×l)."""
-    max_length = min(tokenizer.model_max_length, text_encoder.config.max_position_embeddings)
-    tokens = tokenizer(prompts, padding="max_length", max_length=max_length, truncation=True, return_tensors="pt")
+    tokens = tokenize(tokenizer, text_encoder, prompts)
     out = text_encoder(tokens.input_ids.to(text_encoder.device))
     return out.text_embeds, out.last_hidden_state, tokens.attention_mask.bool().to(text_encoder.device)
 

@@ -24,24 +24,24 @@ TRAINING_NAME = "training.json"
 def trained_module(config: WorkerConfig, checkpoint_dir: str) -> torch.nn.Module:
     """The recipe target's module with the checkpoint's weights."""
     recipe = config.plan.recipe
-    unet = build_trainable(config)
+    trained = build_trainable(config)
     state = torch.load(os.path.join(checkpoint_dir, STATE_FILE), map_location="cpu", weights_only=True)
-    load_trainable(unet, state["trainable"])
+    load_trainable(trained, state["trainable"])
     if recipe.ema_decay and state["ema"]:
         with torch.no_grad():
-            for p, e in zip([p for p in unet.parameters() if p.requires_grad], state["ema"], strict=True):
+            for p, e in zip([p for p in trained.parameters() if p.requires_grad], state["ema"], strict=True):
                 p.copy_(e)
     if recipe.lora_rank:
         from peft.tuners.lora import LoraLayer
 
-        for name, module in list(unet.named_modules()):
+        for name, module in list(trained.named_modules()):
             if isinstance(module, LoraLayer):
                 module.merge()
                 parent, _, child = name.rpartition(".")
-                setattr(unet.get_submodule(parent) if parent else unet, child, module.get_base_layer())
-    for p in unet.parameters():
+                setattr(trained.get_submodule(parent) if parent else trained, child, module.get_base_layer())
+    for p in trained.parameters():
         p.requires_grad_(False)
-    return unet.eval()
+    return trained.eval()
 
 
 def export_model(config: WorkerConfig, checkpoint_dir: str, target: str, provenance: dict[str, Any]) -> str:

@@ -71,12 +71,12 @@ def build_trainable(config: WorkerConfig) -> torch.nn.Module:
     return module
 
 
-def trainable_state(unet: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {n: p.detach().cpu().clone() for n, p in unet.named_parameters() if p.requires_grad}
+def trainable_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {n: p.detach().cpu().clone() for n, p in module.named_parameters() if p.requires_grad}
 
 
-def load_trainable(unet: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
-    params = dict(unet.named_parameters())
+def load_trainable(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> None:
+    params = dict(module.named_parameters())
     missing = [n for n, p in params.items() if p.requires_grad and n not in state]
     if missing or any(n not in params for n in state):
         raise ValueError("the checkpoint's parameters are not the ones this recipe trains")
@@ -106,12 +106,12 @@ def train_loop(config_dict: dict[str, Any]) -> None:
     on_gpu = device.type == "cuda"
 
     target = target_of(recipe)
-    unet = build_trainable(config)  # the UNet, or the recipe target's module
+    module = build_trainable(config)  # the recipe target's (the UNet, or an objective around other parts)
     frozen = load_components(config.model, list(target.loop_components))
     pipe = pipeline_class(config.model.pipeline)(**frozen, settings=config.model.settings).to(device)
-    if on_gpu and getattr(unet, "_supports_gradient_checkpointing", False):
-        unet.enable_gradient_checkpointing()
-    params = [p for p in unet.parameters() if p.requires_grad]
+    if on_gpu and getattr(module, "_supports_gradient_checkpointing", False):
+        module.enable_gradient_checkpointing()
+    params = [p for p in module.parameters() if p.requires_grad]
     ctx = StepContext(pipe=pipe, plan=plan, device=device, on_gpu=on_gpu, params=params)
     ema = [p.detach().clone() for p in params] if recipe.ema_decay else []
     optimizer = torch.optim.AdamW(params, lr=recipe.learning_rate, betas=recipe.betas,
@@ -122,20 +122,20 @@ def train_loop(config_dict: dict[str, Any]) -> None:
     if checkpoint:
         with checkpoint.as_directory() as folder:
             state = torch.load(os.path.join(folder, STATE_FILE), map_location="cpu", weights_only=True)
-        load_trainable(unet, state["trainable"])
+        load_trainable(module, state["trainable"])
         optimizer.load_state_dict(state["optimizer"])
         for e, saved in zip(ema, state["ema"], strict=True):
             e.copy_(saved)
         start = state["step"]
 
-    unet.to(device)
+    module.to(device)
     ema = [e.to(device) for e in ema]
     for group in optimizer.state.values():  # moved with the parameters
         for k, v in group.items():
             if torch.is_tensor(v) and k != "step":
                 group[k] = v.to(device)
     # Image steps skip the temporal layers, so some parameters get no gradient on those steps.
-    model = prepare_model(unet, move_to_device=False, parallel_strategy_kwargs={"find_unused_parameters": True})
+    model = prepare_model(module, move_to_device=False, parallel_strategy_kwargs={"find_unused_parameters": True})
     model.train()
 
     log = MetricsLog(f"{config.output.rstrip('/')}/{METRICS_NAME}") if rank == 0 else None
@@ -183,14 +183,14 @@ def train_loop(config_dict: dict[str, Any]) -> None:
         if (recipe.validate_every and done % recipe.validate_every == 0 and config.validation and rank == 0
                 and target.name == "unet"):
             validator = validator or Validator(config, device)
-            log.append({"event": "validation", "step": done, **validator.run(unet)}, flush=True)
+            log.append({"event": "validation", "step": done, **validator.run(module)}, flush=True)
         if done % recipe.checkpoint_every == 0 or done == recipe.steps:
-            report_checkpoint(done, unet, optimizer, ema, rank, log)
+            report_checkpoint(done, module, optimizer, ema, rank, log)
     if start >= recipe.steps and log:
         log.append({"event": "finished", "step": start}, flush=True)
 
 
-def report_checkpoint(step: int, unet: torch.nn.Module, optimizer: torch.optim.Optimizer,
+def report_checkpoint(step: int, module: torch.nn.Module, optimizer: torch.optim.Optimizer,
                       ema: list[torch.Tensor], rank: int, log: Any) -> None:
     """Every worker reports; rank 0 hands Ray Train the checkpoint (the others hold the same weights).
     Returns once Ray Train has registered it."""
@@ -202,7 +202,7 @@ def report_checkpoint(step: int, unet: torch.nn.Module, optimizer: torch.optim.O
     with tempfile.TemporaryDirectory(prefix="gen1-ckpt-") as folder:
         checkpoint = None
         if rank == 0:
-            torch.save({"step": step, "trainable": trainable_state(unet), "optimizer": optimizer.state_dict(),
+            torch.save({"step": step, "trainable": trainable_state(module), "optimizer": optimizer.state_dict(),
                         "ema": [e.detach().cpu() for e in ema]}, os.path.join(folder, STATE_FILE))
             with open(os.path.join(folder, STEP_FILE), "w") as f:
                 json.dump({"step": step}, f)

@@ -79,6 +79,11 @@ class Target:
         """Anything set from data once training is over (the autoencoder's scaling factor)."""
 
 
+def unwrapped(model: nn.Module) -> nn.Module:
+    """The module itself, under the DDP wrapper Ray Train's prepare_model may put around it."""
+    return model.module if hasattr(model, "module") else model
+
+
 def stack_frames(samples: Samples, key: str, device: torch.device) -> torch.Tensor:
     """Every sample's frames (or maps) of `key` as one n×… batch of single images."""
     return torch.cat([torch.from_numpy(np.ascontiguousarray(s[key])) for _, s in samples]).to(device)
@@ -100,10 +105,10 @@ class UNetTarget(Target):
         return ("vae", "image_encoder", *(("depth_estimator",) if self.uses_depth else ()))
 
     def sample(self, pipe: Any, frames: np.ndarray, truth: np.ndarray | None, d: Draw) -> dict[str, np.ndarray]:
-        from gen1_batch.model.base import as_tensor
+        from gen1_batch.model.base import as_tensor, from_uint8
 
         with torch.no_grad():
-            x = as_tensor(frames).to(pipe.vae.device).permute(0, 3, 1, 2).float() / 127.5 - 1
+            x = from_uint8(as_tensor(frames).to(pipe.vae.device))
             batch = pipe.settings["vae_batch"]
             latents = torch.cat([pipe.vae.encode(x[i: i + batch]).latent_dist.mode() for i in range(0, len(x), batch)])
             latents = (latents * pipe.vae.config.scaling_factor).transpose(0, 1).float().cpu().numpy()  # c×f×h×w
@@ -177,11 +182,13 @@ class AutoencoderTarget(Target):
     def loss(self, model: nn.Module, samples: Samples, ctx: StepContext) -> torch.Tensor:
         if not samples:
             return ctx.zero()
-        pixels = stack_frames(samples, "frames", ctx.device).permute(0, 3, 1, 2).float() / 127.5 - 1
-        if all("depth" in s for _, s in samples):
-            depth = stack_frames(samples, "depth", ctx.device)[:, None].expand(-1, 3, -1, -1).float() / 127.5 - 1
-            pixels = torch.cat([pixels, depth])
-        vae = (model.module if hasattr(model, "module") else model).vae
+        from gen1_batch.model.base import from_uint8
+
+        pixels = from_uint8(stack_frames(samples, "frames", ctx.device))
+        if all("depth" in s for _, s in samples):  # grey maps, as encode_structure gives depth to the autoencoder
+            pixels = torch.cat([pixels, from_uint8(stack_frames(samples, "depth", ctx.device)[..., None].expand(
+                -1, -1, -1, 3))])
+        vae = unwrapped(model).vae
         factor = 2 ** (len(vae.config.block_out_channels) - 1)
         shape = (len(pixels), vae.config.latent_channels, pixels.shape[2] // factor, pixels.shape[3] // factor)
         noise = noise_like(torch.empty(shape, device=ctx.device), samples[0][0].noise_seed)
@@ -194,6 +201,7 @@ class AutoencoderTarget(Target):
     def finish(self, parts: dict[str, nn.Module], plan: Any) -> None:
         """The scaling factor: 1 / the standard deviation of training frames' latents, so the diffusion
         model sees latents of unit variance (as Stable Diffusion's 0.18215 was chosen)."""
+        from gen1_batch.model.base import from_uint8
         from gen1_batch.train.samples import read_sample
 
         vae = parts["vae"]
@@ -205,7 +213,7 @@ class AutoencoderTarget(Target):
                 except Exception:  # a bad sample was skipped in training too
                     continue
             step += 1
-        x = torch.from_numpy(np.concatenate(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1
+        x = from_uint8(torch.from_numpy(np.concatenate(frames)))
         with torch.no_grad():
             latents = torch.cat([vae.encode(x[i: i + 32]).latent_dist.mode() for i in range(0, len(x), 32)])
         vae.register_to_config(scaling_factor=float(1 / latents.std()))
@@ -280,12 +288,10 @@ class ClipTarget(Target):
     def loss(self, model: nn.Module, samples: Samples, ctx: StepContext) -> torch.Tensor:
         if not samples:
             return ctx.zero()
+        from gen1_batch.model.content import tokenize
+
         captions = [ctx.caption(d) for d, _ in samples]
-        tokenizer = ctx.pipe.tokenizer
-        encoder = (model.module if hasattr(model, "module") else model).text_encoder
-        length = min(tokenizer.model_max_length, encoder.config.max_position_embeddings)
-        ids = tokenizer(captions, padding="max_length", max_length=length, truncation=True,
-                        return_tensors="pt").input_ids.to(ctx.device)
+        ids = tokenize(ctx.pipe.tokenizer, unwrapped(model).text_encoder, captions).input_ids.to(ctx.device)
         same = torch.tensor([[a == b for b in captions] for a in captions], device=ctx.device)
         pixels = ctx.pipe.clip_pixel_values(stack_frames(samples, "frames", ctx.device))
         with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=ctx.on_gpu):
@@ -320,7 +326,7 @@ class PriorTarget(Target):
         pipe, device = ctx.pipe, ctx.device
         captions = ["" if d.drop_content else ctx.caption(d) for d, _ in samples]
         text_embeds, states, mask = encode_text(pipe.tokenizer, pipe.text_encoder, captions)
-        prior = model.module if hasattr(model, "module") else model
+        prior = unwrapped(model)
         embeddings = torch.stack([torch.from_numpy(s["embedding"]) for _, s in samples]).to(device)
         clean = (embeddings - prior.clip_mean.detach()) / prior.clip_std.detach()
         noise = torch.stack([noise_like(clean[i], d.noise_seed) for i, (d, _) in enumerate(samples)])
