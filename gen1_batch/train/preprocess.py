@@ -75,10 +75,9 @@ class Preprocess:
 
     def sample(self, d: Any) -> dict[str, np.ndarray]:
         frames, truth = read_sample(self.plan, d, truth=self.target.reads_depth_truth)
-        # A sample is a function of its pixels and of these choices: the same clip drawn again (a
-        # small set is drawn many times) skips the models.
-        key = (hash(frames.tobytes()), None if truth is None else hash(truth.tobytes()), d.content_frame,
-               d.structure_level is None)
+        # A sample is a function of its pixels and of the target's choices: the same clip drawn again
+        # (a small set is drawn many times) skips the models.
+        key = (hash(frames.tobytes()), None if truth is None else hash(truth.tobytes()), *self.target.sample_choices(d))
         if key not in self.cache:
             if len(self.cache) >= SAMPLE_CACHE:
                 self.cache.popitem(last=False)

@@ -64,6 +64,10 @@ class Target:
         """One draw's sample from its uint8 f×h×w×3 frames (and exact relative depth f×h×w, if asked)."""
         return {"frames": frames}
 
+    def sample_choices(self, d: Draw) -> tuple:
+        """What of a draw its sample depends on beside its pixels (the preprocessing cache's key)."""
+        return ()
+
     def build(self, components: dict[str, Any]) -> nn.Module:
         """The module the workers train (DDP wraps it), from the base model's trained components."""
         raise NotImplementedError
@@ -115,6 +119,9 @@ class UNetTarget(Target):
         depth = (np.zeros((0, 0, 0), np.float32) if d.structure_level is None
                  else pipe.estimate_depth(frames).astype(np.float32))
         return {"latents": latents, "depth": depth, "embeddings": pipe.embed_frames(frames).astype(np.float32)}
+
+    def sample_choices(self, d: Draw) -> tuple:
+        return (d.structure_level is None,)  # every frame is embedded: the content frame is picked in the loss
 
     def build(self, components: dict[str, Any]) -> nn.Module:
         return components["unet"]
@@ -282,6 +289,9 @@ class ClipTarget(Target):
     def sample(self, pipe: Any, frames: np.ndarray, truth: np.ndarray | None, d: Draw) -> dict[str, np.ndarray]:
         return {"frames": frames[d.content_frame: d.content_frame + 1]}
 
+    def sample_choices(self, d: Draw) -> tuple:
+        return (d.content_frame,)
+
     def build(self, components: dict[str, Any]) -> nn.Module:
         return ContrastiveObjective(components["image_encoder"], components["text_encoder"])
 
@@ -312,6 +322,9 @@ class PriorTarget(Target):
 
     def sample(self, pipe: Any, frames: np.ndarray, truth: np.ndarray | None, d: Draw) -> dict[str, np.ndarray]:
         return {"embedding": pipe.embed_frames(frames[d.content_frame: d.content_frame + 1])[0].astype(np.float32)}
+
+    def sample_choices(self, d: Draw) -> tuple:
+        return (d.content_frame,)
 
     def build(self, components: dict[str, Any]) -> nn.Module:
         return components["prior"]

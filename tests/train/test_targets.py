@@ -99,3 +99,22 @@ def test_an_image_step_of_a_temporal_only_recipe_still_steps(tiny):
         for p in unet.parameters():
             p.requires_grad_(False)
             p.grad = None
+
+
+@pytest.mark.parametrize("name", ["unet", "clip", "prior", "vae"])
+def test_a_sample_depends_only_on_its_pixels_and_the_choices_its_target_declares(name, tiny):
+    """The preprocessing actors cache samples by (pixels, target.sample_choices): a draw that differs in
+    anything else must give the same sample, or the cache would train on the wrong one."""
+    from dataclasses import replace
+
+    target = TARGETS[name]() if name != "unet" else TARGETS[name](0)
+    frames = np.random.default_rng(0).integers(0, 256, (4, 48, 64, 3), dtype=np.uint8)
+    d = draw(0, 0, 0, 0, kind="video", rows=1, frames=4, flip=False, structure=0, content_dropout=0.0,
+             train_timesteps=1000)
+    for field, value in [("content_frame", (d.content_frame + 1) % 4), ("timestep", d.timestep + 1),
+                         ("noise_seed", d.noise_seed + 1), ("drop_content", True),
+                         ("structure_level", 5), ("structure_level", None)]:
+        other = replace(d, **{field: value})
+        a, b = target.sample(tiny, frames, None, d), target.sample(tiny, frames, None, other)
+        same = a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+        assert same == (target.sample_choices(d) == target.sample_choices(other)), field
