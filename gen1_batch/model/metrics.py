@@ -35,12 +35,15 @@ def prompt_consistency(embeddings: np.ndarray, target: np.ndarray) -> float:
 
 
 def structure_error(depth_in: np.ndarray, depth_out: np.ndarray) -> float:
-    """Scale-and-shift-invariant mean absolute depth error between two shots' depth (f×h×w)."""
+    """Scale-and-shift-invariant mean absolute depth error between two shots' depth (f×h×w). The
+    scale may not be negative: depth with near and far swapped scores as a flat map, not as a match."""
     errors = []
     for a, b in zip(np.asarray(depth_in, np.float64), np.asarray(depth_out, np.float64), strict=True):
         x, y = b.ravel(), a.ravel()
         design = np.stack([x, np.ones_like(x)], axis=1)
         (scale, shift), *_ = np.linalg.lstsq(design, y, rcond=None)
+        if scale < 0:
+            scale, shift = 0.0, float(np.mean(y))
         errors.append(np.mean(np.abs(scale * x + shift - y)))
     return float(np.mean(errors))
 

@@ -26,6 +26,13 @@ def test_structure_error_is_zero_for_the_same_depth_up_to_scale_and_shift():
     assert structure_error(depth, np.random.default_rng(1).random((4, 16, 16))) > 0.1
 
 
+def test_depth_with_near_and_far_swapped_scores_no_better_than_a_flat_map():
+    depth = np.random.default_rng(0).random((4, 16, 16))
+    flat = structure_error(depth, np.zeros_like(depth) + 0.5)
+    assert structure_error(depth, 1 - depth) == pytest.approx(flat)  # a fitted negative scale hid this
+    assert flat > 0.2
+
+
 def test_prompt_consistency_is_highest_for_the_prompt_itself():
     target = np.array([1.0, 0.0, 0.0])
     assert prompt_consistency(np.array([[2.0, 0, 0], [5.0, 0, 0]]), target) == pytest.approx(1.0)
