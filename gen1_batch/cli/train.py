@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated, Any
 
 import typer
@@ -112,7 +111,11 @@ def customize(
                                                                "goes to OUTPUT/training).")],
     model: Annotated[str, typer.Option(help="The base model.")] = "tiny",
     prompt: Annotated[str, typer.Option(help="The prompt of the comparison edits.")] = "in the style of the images",
+    clip: Annotated[str | None, typer.Option(help="The video the comparison edits (its first 8 frames); default: a "
+                                                  "synthesized clip. Use a shot like the ones you will edit.")] = None,
     steps: Annotated[int | None, typer.Option(min=1, help="Steps (default: the customize recipe's).")] = None,
+    require_higher: Annotated[bool, typer.Option(help="Exit 1 when the customized model does not score higher "
+                                                      "than the base (for scripts).")] = False,
     workers: WorkersOpt = 1,
     gpus_per_worker: GpusOpt = 0.0,
     address: AddressOpt = None,
@@ -129,8 +132,8 @@ def customize(
                                 steps=steps, workers=workers, gpus_per_worker=gpus_per_worker, address=address,
                                 model_target=output))
     _print_summary(summary)
-    base, custom = compare(model, output, [r.url for r in rows], prompt)
+    base, custom = compare(model, output, [r.url for r in rows], prompt, clip)
     out.print(f"reference consistency to the {len(rows)} images, editing with {prompt!r}: base {base:.4f}, "
               f"customized {custom:.4f} ({'higher' if custom > base else 'NOT higher'})")
-    if os.environ.get("GEN1_CUSTOMIZE_STRICT") and custom <= base:
+    if require_higher and custom <= base:
         raise typer.Exit(1)

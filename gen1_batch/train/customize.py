@@ -26,9 +26,11 @@ def reference_consistency(pipe, frames: np.ndarray, references: list[np.ndarray]
     return float(np.mean([metrics.prompt_consistency(embeddings, pipe.embed_frames(r[None])[0]) for r in references]))
 
 
-def compare(base: str, customized: str, images: list[str], prompt: str, seed: int = 0) -> tuple[float, float]:
-    """Reference consistency of an edit of a synthetic clip by the base and by the customized model."""
-    from gen1_batch.media import read_image
+def compare(base: str, customized: str, images: list[str], prompt: str, clip: str | None = None,
+            frames: int = 8, seed: int = 0) -> tuple[float, float]:
+    """Reference consistency of the same edit of `clip` (its first `frames` frames at the model's
+    working size; a synthesized clip when None) by the base and by the customized model."""
+    from gen1_batch.media import probe, read_image, read_video
     from gen1_batch.media.synthetic import synthetic_frames
     from gen1_batch.model.loading import load_pipeline
 
@@ -36,9 +38,13 @@ def compare(base: str, customized: str, images: list[str], prompt: str, seed: in
     judge = load_pipeline(base, ["image_encoder"])
     for spec in (base, customized):
         pipe = load_pipeline(spec)
-        side = pipe.settings["default_resolution"]
-        frames = synthetic_frames(8, side, side * 3 // 4 // 16 * 16, seed=seed)
-        edited = pipe(frames, prompt=prompt, seed=seed).frames
+        side, multiple = pipe.settings["default_resolution"], pipe.settings["resolution_multiple"]
+        if clip is None:
+            source = synthetic_frames(frames, side, side * 3 // 4 // multiple * multiple, seed=seed)
+        else:
+            first = probe(clip)["first_frame"]
+            source, _ = read_video(clip, first, first + frames - 1, side=side, multiple=multiple)
+        edited = pipe(source, prompt=prompt, seed=seed).frames
         references = [_fit(read_image(url), edited.shape[2], edited.shape[1]) for url in images]
         scores.append(reference_consistency(judge, edited, references))
     return scores[0], scores[1]
