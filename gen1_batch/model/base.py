@@ -7,6 +7,7 @@ as plain data), `prepare_structure`, `prepare_conditioning` and `_denoise`; the 
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,14 @@ class EditOutput(BaseOutput):
     frames: np.ndarray  # uint8 f×h×w×3
     depth: np.ndarray  # float32 f×h×w in [0, 1], before obscuring
     stats: SamplingStats
+
+
+def noise_generator(seed: int, stream: str = "video") -> torch.Generator:
+    """The shot's random numbers for one use: the video's initial noise (the seed itself, so a seed
+    means the same noise as before) or another stream (the prior's), drawn independently of it."""
+    if stream != "video":
+        seed = int.from_bytes(hashlib.sha256(f"{seed}:{stream}".encode()).digest()[:8], "big") >> 1
+    return torch.Generator("cpu").manual_seed(seed)
 
 
 def as_tensor(array: np.ndarray) -> torch.Tensor:
@@ -185,7 +194,7 @@ class VideoEditPipeline(DiffusionPipeline):
             content_scale=content_scale,
             temporal_scale=temporal_scale,
             window=window or self.window_spec(),
-            generator=torch.Generator("cpu").manual_seed(seed),
+            generator=noise_generator(seed),
             max_batch=max_batch or self.settings["max_batch"],
             stats=stats,
         )

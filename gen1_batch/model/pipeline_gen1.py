@@ -20,7 +20,7 @@ from transformers import (
     DPTForDepthEstimation,
 )
 
-from gen1_batch.model.base import VideoEditPipeline, as_tensor
+from gen1_batch.model.base import VideoEditPipeline, as_tensor, noise_generator
 from gen1_batch.model.content import clip_preprocess, embed_images, encode_text, prior_image_embeddings
 from gen1_batch.model.sampler import Conditioning
 from gen1_batch.model.settings import PIPELINES
@@ -63,7 +63,7 @@ class Gen1Pipeline(VideoEditPipeline):
         if prompt is None and image is None:
             raise ValueError("content needs a prompt, an image prompt or both")
         s = self.settings
-        generator = torch.Generator("cpu").manual_seed(seed)
+        generator = noise_generator(seed, "prior")  # not the video noise's first numbers
         embeddings = []
         if image is not None:
             self._require("image_encoder")

@@ -93,12 +93,12 @@ class _MotionBypass:
 
     def __init__(self) -> None:
         self.num_frames = 1
-        self.video: torch.Tensor | None = None
+        self.video: tuple[bool, ...] | None = None  # per clip, on the host (no device sync per module)
 
     def hook(self, module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
-        if self.video is None or bool(self.video.all()):
+        if self.video is None or all(self.video):
             return output
-        image = ~self.video
+        image = [i for i, v in enumerate(self.video) if not v]
         kept = output.unflatten(0, (-1, self.num_frames)).clone()
         kept[image] = args[0].unflatten(0, (-1, self.num_frames))[image]
         return kept.flatten(0, 1)
@@ -220,7 +220,7 @@ class MotionDepthPipeline(VideoEditPipeline):
             sample.transpose(1, 2).flatten(0, 1), t, encoder_hidden_states=text,
             controlnet_cond=structure.transpose(1, 2).flatten(0, 1),
             conditioning_scale=self.settings["controlnet_scale"], return_dict=False)
-        self._bypass.num_frames, self._bypass.video = frames, video
+        self._bypass.num_frames, self._bypass.video = frames, tuple(bool(v) for v in video.tolist())
         try:
             return self.unet(sample, t, encoder_hidden_states=text,
                              added_cond_kwargs={"image_embeds": [image]} if image is not None else None,

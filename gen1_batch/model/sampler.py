@@ -46,7 +46,7 @@ def image_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch.Tensor,
     out = torch.empty_like(as_clips)
     for i in range(0, frames, frames_per_call):
         n = min(frames_per_call, frames - i)
-        video = torch.zeros(n, dtype=torch.bool, device=latents.device)
+        video = torch.zeros(n, dtype=torch.bool)  # flags stay on the host (unet.py)
         out[i: i + n] = denoiser(as_clips[i: i + n], t, stack_clips([null] * n), structure_clips[i: i + n], video)
         if stats:
             stats.forwards += 1
@@ -87,7 +87,7 @@ def guided_window_prediction(denoiser: Denoiser, latents: torch.Tensor, t: torch
         sample = torch.cat([latents[:, :, s: s + length] for s, _ in chunk])
         cond = torch.cat([structure[:, :, s: s + length] for s, _ in chunk])
         emb = stack_clips([content if p.content else null for _, p in chunk])
-        video = torch.tensor([p.video for _, p in chunk], device=latents.device)
+        video = torch.tensor([p.video for _, p in chunk])
         predictions = denoiser(sample, t, emb, cond, video).split(1)
         if stats:
             stats.forwards += 1

@@ -35,10 +35,12 @@ class _FrameContext:
 
     def __init__(self) -> None:
         self.num_frames = 1
-        self.video: torch.Tensor | None = None  # bool per clip; None outside a forward
+        # One bool per clip, on the host: the temporal layers decide without a device sync. None
+        # outside a forward.
+        self.video: tuple[bool, ...] | None = None
 
     def active(self) -> bool:
-        return self.video is not None and self.num_frames > 1 and bool(self.video.any())
+        return self.video is not None and self.num_frames > 1 and any(self.video)
 
 
 class _TemporalLayer(nn.Module):
@@ -57,10 +59,11 @@ class _TemporalLayer(nn.Module):
             return x
         f = ctx.num_frames
         clips = x.unflatten(0, (-1, f))
-        if bool(ctx.video.all()):
+        if all(ctx.video):
             return self.temporal(clips, f).flatten(0, 1)
+        chosen = [i for i, v in enumerate(ctx.video) if v]
         out = clips.clone()
-        out[ctx.video] = self.temporal(clips[ctx.video], f)
+        out[chosen] = self.temporal(clips[chosen], f)
         return out.flatten(0, 1)
 
     def hook(self, module: nn.Module, args: Any, output: Any) -> Any:
@@ -182,10 +185,11 @@ class Gen1UNet(ModelMixin, ConfigMixin):
 
         sample, structure: b×c×f×h×w latents. encoder_hidden_states: b×d or b×n×d content.
         video: one bool per clip (or one for all); False runs that clip as f independent images.
+        Give them as bools or a CPU tensor: flags on the GPU cost a sync to read.
         """
         b, _, f = sample.shape[:3]
-        if not torch.is_tensor(video):
-            video = torch.full((b,), bool(video), dtype=torch.bool, device=sample.device)
+        video = tuple(bool(v) for v in video.tolist()) if torch.is_tensor(video) else video
+        video = (bool(video),) * b if isinstance(video, bool) else tuple(video)
         if encoder_hidden_states.ndim == 2:
             encoder_hidden_states = encoder_hidden_states[:, None]
         timestep = torch.as_tensor(timestep, device=sample.device).reshape(-1).expand(b)

@@ -93,3 +93,13 @@ def test_input_checks(tiny):
         tiny(np.zeros((2, 32, 32, 3), np.float32), prompt="x")
     with pytest.raises(ValueError, match="empty"):
         tiny(np.zeros((0, 32, 32, 3), np.uint8), prompt="x")
+
+
+def test_the_prior_draws_its_noise_apart_from_the_video_noise_of_the_same_seed():
+    from gen1_batch.model.base import noise_generator
+
+    video = torch.randn(64, generator=noise_generator(7))
+    assert torch.equal(video, torch.randn(64, generator=torch.Generator().manual_seed(7)))  # seeds keep their noise
+    prior = torch.randn(64, generator=noise_generator(7, "prior"))
+    assert abs(torch.corrcoef(torch.stack([video, prior]))[0, 1]) < 0.5
+    assert torch.equal(prior, torch.randn(64, generator=noise_generator(7, "prior")))  # and it is reproducible
