@@ -10,6 +10,7 @@ is what costs) and prints, per backend, working size and window length:
   window overhead), with the ratio;
 * peak GPU memory (torch.cuda.max_memory_allocated) per `--max-batch`;
 * VAE encode + decode and depth seconds per frame;
+* device-to-host syncs in two sampling steps (CUDA's sync debug mode; the loop should need none);
 * a whole 48-frame shot through the pipeline `gen1 edit` uses (depth, content, sampling, decode),
   seconds per frame, against the floor.
 
@@ -75,7 +76,7 @@ def build(backend: str, full: bool) -> Any:
 def unet_flops(denoise: Callable, clip: torch.Tensor, structure: torch.Tensor, content: Any, video: bool) -> float:
     from torch.utils.flop_counter import FlopCounterMode
 
-    flags = torch.full((clip.shape[0],), video, device=clip.device)
+    flags = torch.full((clip.shape[0],), video)  # on the host, as the sampler gives them
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         denoise(clip, torch.tensor(500, device=clip.device), content, structure, flags)
     return counter.get_total_flops()
@@ -91,10 +92,10 @@ def floor_seconds(pipe: Any, latent: torch.Tensor, structure: torch.Tensor, cont
     clips = latent.shape[2] // window
     batch = torch.cat([latent[:, :, i * window:(i + 1) * window] for i in range(clips)])
     batch_structure = torch.cat([structure[:, :, i * window:(i + 1) * window] for i in range(clips)])
-    video = torch.ones(clips, dtype=torch.bool, device=latent.device)
+    video = torch.ones(clips, dtype=torch.bool)
     frames = latent[0].transpose(0, 1).unsqueeze(2)
     frame_structure = structure[0].transpose(0, 1).unsqueeze(2)
-    image = torch.zeros(len(frames), dtype=torch.bool, device=latent.device)
+    image = torch.zeros(len(frames), dtype=torch.bool)
 
     def step() -> None:
         for _ in range(2):
@@ -117,6 +118,21 @@ def sampling_seconds(pipe: Any, structure: torch.Tensor, content: Any, null: Any
     return timed(run)
 
 
+def host_syncs(pipe: Any, structure: torch.Tensor, content: Any, null: Any, shape: tuple[int, ...],
+               spec: WindowSpec) -> int:
+    """Device-to-host synchronisations in two sampling steps at ω_t = 1.5 (CUDA's sync debug mode)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            sampling_seconds(pipe, structure, content, null, shape, spec, 2, 1.5, 8)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchroniz" in str(w.message) for w in caught)
+
+
 def measure(pipe: Any, width: int, height: int, frames: int, window: int, steps: int, max_batches: list[int],
             device: str, peak: float | None) -> None:
     from gen1_batch.media.synthetic import synthetic_frames
@@ -134,16 +150,20 @@ def measure(pipe: Any, width: int, height: int, frames: int, window: int, steps:
     # The UNet on one clip of a window, video mode, and on one frame in image mode.
     clip, clip_structure = latent[:, :, :window], structure[:, :, :window]
     t0 = time.perf_counter()
-    pipe._denoise(clip, torch.tensor(500, device=device), content, clip_structure, torch.tensor([True], device=device))
+    pipe._denoise(clip, torch.tensor(500, device=device), content, clip_structure, torch.tensor([True]))
     sync()
     print(f"  first UNet call (with --compile: the compile for this shape): {time.perf_counter() - t0:.2f} s")
     video_flops = unet_flops(pipe._denoise, clip, clip_structure, content, True)
     video_seconds = timed(lambda: pipe._denoise(clip, torch.tensor(500, device=device), content, clip_structure,
-                                                torch.tensor([True], device=device)), repeats=3)
+                                                torch.tensor([True])), repeats=3)
     achieved = video_flops / video_seconds
     share = f" = {achieved / peak:.0%} of the dense bf16 peak" if peak else ""
     print(f"  UNet, one {window}-frame clip: {video_flops / 1e9:.1f} GFLOP in {video_seconds * 1e3:.1f} ms: "
           f"{achieved / 1e12:.3f} TFLOP/s{share}; windows overlap W/S = {window / spec.stride:.2f}")
+
+    if torch.cuda.is_available():
+        print(f"  host syncs in 2 sampling steps (ω_t = 1.5): "
+              f"{host_syncs(pipe, structure, content, null, tuple(latent.shape), spec)}")
 
     # The floor: each step's passes as full batches, no windows (every frame once per pass).
     for temporal_scale in (1.0, 1.5):
