@@ -90,3 +90,11 @@ class JobConfig:
         """The UNet batch the edit runs with. Outputs depend on it in the last bits (a batched matmul
         rounds differently from a single one, by up to 1/255 after decoding), so resume compares it."""
         return self.max_batch or self.model.settings["max_batch"]
+
+    @property
+    def colour_config_id(self) -> str:
+        """The OCIO config's identity (media.colour.config_id): frames reach the models through it,
+        so resume compares it."""
+        from gen1_batch.media.colour import config_id, config_source
+
+        return config_id(config_source(self.ocio))

@@ -53,7 +53,9 @@ def _why_run(report: dict[str, Any] | None, shot: Shot, job: JobConfig) -> str:
         return "parameters changed"
     if (report.get("model") or {}).get("key") != job.model.key:
         return "model changed"
-    return "--max-batch changed (the edit's last bits depend on it)"
+    if (report.get("sampling") or {}).get("max_batch") != job.clips_per_call:
+        return "--max-batch changed (the edit's last bits depend on it)"
+    return "OCIO config changed (frames reach the models through it)"
 
 
 def plan_shots(shots: list[Shot], job: JobConfig, force: bool = False, only_failed: bool = False) -> list[PlannedShot]:

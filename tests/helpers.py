@@ -38,12 +38,13 @@ def gen1(*args: str, check: int | None = None, timeout: int = 600, env: dict | N
 
 
 def write_finished_shot(output: str, shot, model: str = "tiny", edit: bytes = b"an edit",
-                        max_batch: int | None = None) -> dict:
+                        max_batch: int | None = None, ocio: str | None = None) -> dict:
     """What a run leaves for a shot that succeeded, without running it: its edit (a movie format) and
-    a report recording its parameters, model, UNet batch, files and sources."""
+    a report recording its parameters, model, UNet batch, OCIO config, files and sources."""
     from gen1_batch import storage
     from gen1_batch.fingerprint import record_files, shot_sources
     from gen1_batch.media import output_name
+    from gen1_batch.media.colour import config_id, config_source
     from gen1_batch.model.loading import describe_model
     from gen1_batch.report.schema import report_url, shot_folder
 
@@ -55,6 +56,7 @@ def write_finished_shot(output: str, shot, model: str = "tiny", edit: bytes = b"
     report = {"shot_id": shot.shot_id, "status": "succeeded", "params_hash": shot.params_hash(),
               "params": shot.params(), "model": {"key": ref.key}, "seconds": {},
               "sampling": {"max_batch": max_batch or ref.settings["max_batch"]},
+              "input": {"colour": {"config_id": config_id(config_source(ocio))}},
               "output": {"url": url, "bytes": len(edit)}, "sources": shot_sources(shot),
               "files": record_files(folder, {"url": url}, [])}
     storage.write_json_atomic(report_url(output, shot.shot_id), report)

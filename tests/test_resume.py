@@ -55,6 +55,14 @@ def test_a_shot_done_with_another_max_batch_runs_again_saying_why(setup):
     assert decisions(plan_shots(shots[:1], job)) == [(SKIP, "done")]
 
 
+def test_a_shot_done_through_another_ocio_config_runs_again_saying_why(setup):
+    shots, job = setup
+    other = JobConfig(manifest="m", output=job.output, model=job.model, ocio="ocio://cg-config-latest")
+    why = "OCIO config changed (frames reach the models through it)"
+    assert decisions(plan_shots(shots[:1], other)) == [(RUN, why)]
+    assert decisions(plan_shots(shots[:1], job)) == [(SKIP, "done")]
+
+
 def test_force_redoes_everything_and_only_failed_only_the_failed(setup):
     shots, job = setup
     assert {a for a, _ in decisions(plan_shots(shots, job, force=True))} == {RUN}

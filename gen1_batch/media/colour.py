@@ -66,6 +66,12 @@ def load_config(source: str) -> OCIO.Config:
         raise ColourError(f"OCIO config {source}: cannot be loaded ({str(e).splitlines()[0]})") from None
 
 
+def config_id(source: str) -> str:
+    """The config's identity: OCIO's cache id of its content and context (the same config at another
+    path has the same id; an edited one another id). Resume compares it."""
+    return load_config(source).getCacheID()
+
+
 def default_view(config: OCIO.Config) -> str:
     display = config.getDefaultDisplay()
     return f"{display}/{config.getDefaultView(display)}"
@@ -153,7 +159,8 @@ class Colour:
         return self.colorspace if float_pixels or encoding not in LINEAR_ENCODINGS else self.display_colorspace
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "config_name": self.ocio.getName(), "models_see": self.display_colorspace}
+        return {**asdict(self), "config_name": self.ocio.getName(), "config_id": config_id(self.config),
+                "models_see": self.display_colorspace}
 
 
 @functools.cache
@@ -201,10 +208,27 @@ def is_identity(colour: Colour) -> bool:
     return _processor(colour.config, colour.colorspace, colour.display, colour.view, False) is None
 
 
-def movie_tags(colorspace: str) -> dict[str, str]:
-    """FFmpeg colour tags of a movie in `colorspace` (empty when it is not a known display colourspace)."""
+# A ProRes frame header has room for only these transfers (Apple's ProRes spec; FFmpeg's prores_ks
+# writes others as unspecified): an sRGB display's movie goes out without one. Pick a Rec.1886 view
+# for ProRes deliveries that must say their transfer.
+PRORES_TRANSFERS = ("bt709", "smpte2084", "arib-std-b67")
+
+
+def movie_tags(colorspace: str, codec: str | None = None) -> dict[str, str]:
+    """FFmpeg colour tags of a movie in `colorspace` that `codec` can carry (empty when it is not a
+    known display colourspace)."""
     tags = MOVIE_TAGS.get(colorspace)
     if tags is None:
         return {}
     primaries, transfer, matrix = tags
-    return {"color_primaries": primaries, "color_trc": transfer, "colorspace": matrix, "color_range": "tv"}
+    out = {"color_primaries": primaries, "color_trc": transfer, "colorspace": matrix, "color_range": "tv"}
+    if codec == "prores_ks" and transfer not in PRORES_TRANSFERS:
+        del out["color_trc"]
+    return out
+
+
+def tag_frame(frame: Any, tags: dict[str, str]) -> Any:
+    """The tags on the frame itself too: some encoders (ProRes) write the frame's, not the stream's."""
+    for tag, value in tags.items():
+        setattr(frame, tag, FFMPEG_CODES[tag][value])
+    return frame

@@ -31,7 +31,7 @@ from gen1_batch import storage
 from gen1_batch.media import orientation, plates
 from gen1_batch.media import sequence as sequences
 from gen1_batch.media.canvas import Canvas, crop
-from gen1_batch.media.colour import FFMPEG_CODES, Colour, from_view, movie_tags
+from gen1_batch.media.colour import FFMPEG_CODES, Colour, from_view, movie_tags, tag_frame
 from gen1_batch.media.formats import FORMATS, output_name
 from gen1_batch.media.reader import MediaError, VideoInfo
 from gen1_batch.media.sequence import Sequence, frames_on_disk, output_sequence, parse
@@ -90,7 +90,7 @@ def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: st
         with av.open(local, mode="w", options={"movflags": "+faststart"}) as container:
             stream = container.add_stream(f.codec, rate=info.rate)
             stream.width, stream.height, stream.pix_fmt = info.width, info.height, pix_fmt
-            tags = movie_tags(colorspace)
+            tags = movie_tags(colorspace, f.codec)
             for tag, value in tags.items():
                 setattr(stream.codec_context, tag, FFMPEG_CODES[tag][value])
             stamps = info.timestamps
@@ -116,6 +116,7 @@ def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: st
                 if convert:
                     rgb = np.clip(_back(frame, colour, colorspace) * 65535 + 0.5, 0, 65535).astype(np.uint16)
                     frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le").reformat(format=pix_fmt, **_yuv(tags))
+                frame = tag_frame(frame, tags)
                 frame.pts = stamps[count] if stamps else count
                 mux(stream.encode(frame))
                 count += 1
@@ -125,7 +126,7 @@ def write_movie(frames: np.ndarray, url: str, info: VideoInfo, output_format: st
     return {"url": url, "format": output_format, "codec": f.codec, "pix_fmt": pix_fmt, "bit_depth": f.bit_depth,
             "width": info.width, "height": info.height, "fps": str(info.rate), "frames": count,
             "timecode": info.timecode, "timing": "source" if stamps else "constant",
-            "display_matrix": info.display_matrix, "colorspace": colorspace, "colour_tags": movie_tags(colorspace),
+            "display_matrix": info.display_matrix, "colorspace": colorspace, "colour_tags": tags,
             "bytes": size}
 
 

@@ -126,4 +126,10 @@ def is_done(report: dict[str, Any] | None, shot: Shot, job: JobConfig) -> bool:
         and report.get("params_hash") == shot.params_hash()
         and (report.get("model") or {}).get("key") == job.model.key
         and (report.get("sampling") or {}).get("max_batch") == job.clips_per_call
+        and recorded_config_id(report) == job.colour_config_id
     )
+
+
+def recorded_config_id(report: dict[str, Any]) -> str | None:
+    """The OCIO config a report's shot was edited through (its input's colour), or None."""
+    return ((report.get("input") or {}).get("colour") or {}).get("config_id")

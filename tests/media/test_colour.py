@@ -1,5 +1,8 @@
 """Managed colour: plates come back in their own colourspace through the view and its inverse."""
 
+import json
+import shutil
+import subprocess
 from fractions import Fraction
 
 import numpy as np
@@ -7,7 +10,7 @@ import pytest
 
 from gen1_batch.manifest import ManifestError, load_manifest
 from gen1_batch.media import read_video, write_output
-from gen1_batch.media.colour import Colour
+from gen1_batch.media.colour import PRORES_TRANSFERS, Colour
 from gen1_batch.media.plates import read_plate, write_plate
 
 WIDTH, HEIGHT = 64, 32
@@ -67,3 +70,27 @@ def test_a_view_the_config_does_not_have_is_named_too(tmp_path):
     with pytest.raises(ManifestError) as e:
         load_manifest(str(manifest), view="sRGB - Display/No Such View")
     assert [(p.row, p.column) for p in e.value.problems] == [(1, "view")]
+
+
+@pytest.mark.skipif(not shutil.which("ffprobe"), reason="needs ffprobe")
+@pytest.mark.parametrize("fmt", ["mp4", "prores"])
+@pytest.mark.parametrize(("view", "transfer"), [(None, "iec61966-2-1"),
+                                                 ("Rec.1886 Rec.709 - Display/ACES 2.0 - SDR 100 nits (Rec.709)",
+                                                  "bt709")])
+def test_a_movie_of_an_acescg_plate_is_tagged_with_the_colourspace_of_the_view(tmp_path, fmt, view, transfer):
+    """A player reads these tags to show the movie as the view showed it: sRGB or Rec.1886 display,
+    Rec.709 primaries and matrix, limited range, as ffprobe reads them."""
+    for number in (1001, 1002):
+        write_plate(str(tmp_path / f"plate.{number}.exr"), _ramp(4.0), rate=Fraction(24), timecode="01:00:00:00",
+                    colorspace="ACEScg")
+    colour = Colour.resolve(None, None, view, "plate.####.exr")
+    frames, info = read_video(str(tmp_path / "plate.####.exr"), size=(WIDTH, HEIGHT), multiple=8, colour=colour)
+    out = write_output(frames, str(tmp_path / "out"), "sh010", info, fmt)
+    probed = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                             "stream=color_primaries,color_transfer,color_space,color_range", "-of", "json",
+                             out["url"]], capture_output=True, text=True, check=True).stdout
+    expected = {"color_range": "tv", "color_space": "bt709", "color_transfer": transfer, "color_primaries": "bt709"}
+    if fmt == "prores" and transfer not in PRORES_TRANSFERS:  # ProRes has no code for it: left unspecified
+        del expected["color_transfer"]
+    assert json.loads(probed)["streams"][0] == expected
+    assert out["colour_tags"].get("color_trc") == expected.get("color_transfer")  # the report says what was written
