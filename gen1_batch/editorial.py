@@ -244,7 +244,8 @@ def timeline_rows(timeline: otio.schema.Timeline, timeline_url: str, handles: in
 
 
 def edit_reference(output: Mapping[str, Any], available: otio.opentime.TimeRange) -> otio.core.MediaReference:
-    """A reference to a shot's edit (its report's `output`) whose media time is `available`."""
+    """A reference to a shot's edit (its report's `output`: a url, and frame_start for a sequence) whose
+    media time is `available`."""
     url = output["url"]
     target = url if storage.is_url(url) else otio.url_utils.url_from_filepath(url)
     if output.get("frame_start") is None:
@@ -257,7 +258,7 @@ def edit_reference(output: Mapping[str, Any], available: otio.opentime.TimeRange
         frame_zero_padding=seq.padding, available_range=available)
 
 
-def _mark(clip: otio.schema.Clip, status: str, why: str, shot_id: str) -> None:
+def _mark(clip: otio.core.Item, status: str, why: str, shot_id: str) -> None:
     clip.metadata[GEN1] = {"shot_id": shot_id, "status": status, "reason": why}
     clip.markers.append(otio.schema.Marker(name=f"gen1 {status}: {shot_id}", marked_range=clip.trimmed_range(),
                                            color=otio.schema.MarkerColor.RED, comment=why))
@@ -338,18 +339,85 @@ def check_job_timeline(shots: Iterable[Any]) -> str | None:
     return None
 
 
-def write_job_edited_timeline(shots: Iterable[Any], output: str) -> tuple[str, int] | None:
-    """Write {output}/edited.otio for a job whose shots name a timeline, from their reports:
-    (its URL, how many clips play an edit), or None when no shot names a timeline."""
+# ------------------------------------------------------------------------- a manifest without a timeline
+
+
+def _media_range(media: Mapping[str, Any]) -> otio.opentime.TimeRange:
+    """The frames a report's `output` (or `input`) holds, in that media's own time: a sequence's frame
+    numbers, a movie's timecode (from 0 without one)."""
+    rate = parse_rate(media["fps"])
+    if media.get("frame_start") is not None and (media.get("kind") or "sequence") == "sequence":
+        start = otio.opentime.RationalTime(media["frame_start"], float(rate))
+    elif media.get("timecode"):
+        start = otio.opentime.from_timecode(media["timecode"], float(rate))
+    else:
+        start = otio.opentime.RationalTime(0, float(rate))
+    return otio.opentime.TimeRange(start, otio.opentime.RationalTime(media["frames"], float(rate)))
+
+
+def _source_clip(shot_id: str, source: Mapping[str, Any]) -> otio.schema.Clip:
+    """The frames of a source a shot edits (its report's `input`), as a clip."""
+    used = _media_range(source)
+    if source.get("kind") == "movie" and not source.get("timecode"):  # frame numbers from 0 are its time
+        used = otio.opentime.TimeRange(otio.opentime.RationalTime(source["frame_start"], used.start_time.rate),
+                                       used.duration)
+    reference = edit_reference({"url": source["url"],
+                                "frame_start": source["frame_start"] if source.get("kind") == "sequence" else None},
+                               used)
+    return otio.schema.Clip(name=shot_id, media_reference=reference, source_range=used)
+
+
+def manifest_timeline(name: str, shots: Iterable[tuple[str, Mapping[str, Any] | None]]) -> otio.schema.Timeline:
+    """The edits of a job whose manifest names no timeline, one clip per shot in manifest order
+    ((shot_id, report or None) each): a shot that succeeded plays its edit, its source kept as the
+    "source" reference; one that failed plays its source's frames, and one with nothing to show
+    (never run, or its source unreadable) is a one-second gap; both with a red marker saying why."""
+    timeline = otio.schema.Timeline(name=f"{name} (gen1 edits)")
+    track = otio.schema.Track(name="gen1 edits", kind=otio.schema.TrackKind.Video)
+    timeline.tracks.append(track)
+    for shot_id, report in shots:
+        status = (report or {}).get("status")
+        source = (report or {}).get("input")
+        if status == "succeeded":
+            output = report["output"]
+            available = _media_range(output)
+            clip = otio.schema.Clip(name=shot_id, source_range=available)
+            clip.set_media_references({otio.schema.Clip.DEFAULT_MEDIA_KEY: edit_reference(output, available),
+                                       "source": _source_clip(shot_id, source).media_reference},
+                                      otio.schema.Clip.DEFAULT_MEDIA_KEY)
+            clip.metadata[GEN1] = {"shot_id": shot_id, "status": "succeeded", "fps": output["fps"],
+                                   "frame_start": source["frame_start"], "frame_end": source["frame_end"]}
+            track.append(clip)
+            continue
+        if report is None:
+            why = "no report: the shot has not run yet"
+        else:
+            error = report.get("error") or {}
+            why = f"{error.get('stage', '?')}: {error.get('type', '?')}: {error.get('message', '')}"
+        item = (_source_clip(shot_id, source) if source and source.get("frames")
+                else otio.schema.Gap(duration=otio.opentime.RationalTime(24, 24)))
+        item.name = shot_id
+        _mark(item, "failed" if report else "not run", why, shot_id)
+        track.append(item)
+    return timeline
+
+
+def write_job_edited_timeline(shots: Iterable[Any], output: str) -> tuple[str, int]:
+    """Write {output}/edited.otio from the shots' reports: the manifest's timeline with each clip on
+    its edit when its shots name one, else the shots in manifest order (manifest_timeline).
+    Returns its URL and how many clips play an edit."""
     from gen1_batch.layout import EDITED_TIMELINE_NAME
     from gen1_batch.report.schema import read_report
 
+    shots = list(shots)
     found = job_timeline(shots)
     if found is None:
-        return None
-    url, clips = found
-    edited = edited_timeline(read_timeline(url), url,
-                             {n: (shot_id, read_report(output, shot_id)) for n, shot_id in clips.items()})
+        name = storage.basename(output.rstrip("/")) or "job"
+        edited = manifest_timeline(name, [(s.shot_id, read_report(output, s.shot_id)) for s in shots])
+    else:
+        url, clips = found
+        edited = edited_timeline(read_timeline(url), url,
+                                 {n: (shot_id, read_report(output, shot_id)) for n, shot_id in clips.items()})
     target = storage.join(output, EDITED_TIMELINE_NAME)
     storage.write_bytes_atomic(target, otio.adapters.write_to_string(edited, "otio_json").encode())
     return target, sum(clip.metadata.get(GEN1, {}).get("status") == "succeeded" for clip in video_clips(edited))

@@ -71,3 +71,41 @@ def test_an_edit_sequence_is_referenced_frame_for_frame():
     assert edit.frame_for_time(clip.source_range.start_time) == 1004
     assert edit.target_url_for_image_number(0) == "file:///out/sh010/sh010.1001.exr"
     assert clip.source_range == cut().find_clips()[0].source_range
+
+
+# ----------------------------------------------------------------------- a manifest without a timeline
+
+MOVIE_IN = {"url": "/plates/dolly.mov", "kind": "movie", "fps": "24000/1001", "frame_start": 10, "frame_end": 45,
+            "frames": 36, "timecode": "01:00:10:00"}
+SEQUENCE_IN = {"url": "/plates/p.####.exr", "kind": "sequence", "fps": "24", "frame_start": 1003,
+               "frame_end": 1010, "frames": 8, "timecode": None}
+
+
+def test_a_job_without_a_timeline_gets_one_clip_per_shot_in_manifest_order_on_its_edit():
+    from gen1_batch.editorial import GEN1, manifest_timeline
+
+    reports = [
+        ("sh010", {"status": "succeeded", "input": MOVIE_IN,
+                   "output": {"url": "/out/sh010/sh010.mov", "fps": "24000/1001", "frames": 36,
+                              "timecode": "01:00:10:00"}}),
+        ("sh020", {"status": "succeeded", "input": SEQUENCE_IN,
+                   "output": {"url": "/out/sh020/sh020.####.exr", "fps": "24", "frames": 8, "frame_start": 1003,
+                              "frame_end": 1010}}),
+        ("sh030", {"status": "failed", "input": MOVIE_IN, "error": {"stage": "diffusion", "type": "RuntimeError",
+                                                                    "message": "out of memory"}}),
+        ("sh040", None),
+    ]
+    timeline = otio.adapters.read_from_string(otio.adapters.write_to_string(manifest_timeline("job", reports)))
+    items = list(timeline.video_tracks()[0])
+    assert [i.name for i in items] == ["sh010", "sh020", "sh030", "sh040"]
+    movie, plate, failed, missing = items
+    assert movie.media_reference.target_url.endswith("/out/sh010/sh010.mov")
+    assert movie.media_references()["source"].target_url.endswith("/plates/dolly.mov")
+    assert otio.opentime.to_timecode(movie.source_range.start_time) == "01:00:10:00"
+    assert movie.source_range.duration.value == 36
+    assert plate.media_reference.abstract_target_url(f"{1003:04d}").endswith("/out/sh020/sh020.1003.exr")
+    assert (plate.source_range.start_time.value, plate.source_range.duration.value) == (1003, 8)
+    assert failed.media_reference.target_url.endswith("/plates/dolly.mov")  # the source, marked
+    assert failed.metadata[GEN1]["status"] == "failed" and "out of memory" in failed.markers[0].comment
+    assert isinstance(missing, otio.schema.Gap) and missing.metadata[GEN1]["status"] == "not run"
+    assert [m.color for i in (failed, missing) for m in i.markers] == [otio.schema.MarkerColor.RED] * 2

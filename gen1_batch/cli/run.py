@@ -194,7 +194,8 @@ def _check_timeline(shots: list) -> None:
 
 
 def _write_edited_timeline(shots: list, output: str) -> None:
-    """{output}/edited.otio for shots made from a timeline; a failure to write it costs no shot's work."""
+    """{output}/edited.otio (the shots' timeline, or the shots in manifest order, on their edits); a
+    failure to write it costs no shot's work."""
     from gen1_batch.editorial import write_job_edited_timeline
     from gen1_batch.errors import describe
 
@@ -203,8 +204,7 @@ def _write_edited_timeline(shots: list, output: str) -> None:
     except Exception as e:  # the edits stand; the next run writes it again
         log.print(f"[yellow]edited timeline not written[/]: {escape(describe(e))}", soft_wrap=True)
         return
-    if written:
-        log.print(f"edited timeline: {escape(written[0])} ({written[1]} clip(s) play their edit)", soft_wrap=True)
+    log.print(f"edited timeline: {escape(written[0])} ({written[1]} clip(s) play their edit)", soft_wrap=True)
 
 
 def _hold_output_lock(ctx: typer.Context, output: str, wait: bool) -> None:
