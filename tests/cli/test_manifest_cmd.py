@@ -123,6 +123,31 @@ def test_an_edl_of_the_same_cut_gives_the_same_shots_and_the_same_edited_cut(job
         assert after.media_reference.target_url.endswith(".mp4") and "/out/" in after.media_reference.target_url
 
 
+def test_a_final_cut_pro_xml_of_the_same_cut_gives_the_same_shots_and_the_same_edited_cut(job):
+    from gen1_batch.editorial import edited_timeline, read_timeline
+    from gen1_batch.report.schema import read_report
+
+    root = job["root"]
+    cut = otio.adapters.read_from_file(str(job["timeline"]))
+    for clip, (_, movie, timecode, _, _) in zip(cut.find_clips(), CLIPS, strict=True):  # as an NLE exports it:
+        clip.media_reference.target_url = otio.url_utils.url_from_filepath(str(root / "media" / movie))
+        clip.media_reference.available_range = otio.opentime.TimeRange(   # file paths, timecode and length
+            R(tc_frames(timecode) if timecode else 0, float(RATE)), R(MEDIA_FRAMES, float(RATE)))
+    otio.adapters.write_to_file(cut, str(root / "cut.xml"))
+    cli("manifest", "from-timeline", str(root / "cut.xml"), "--prompt", "clay", "--handles", str(HANDLES),
+         "--output", str(root / "xml.jsonl"), check=0)
+    rows = rows_of(root / "xml.jsonl")
+    assert [{**r, "timeline": None} for r in rows] == [{**r, "timeline": None} for r in job["rows"]]
+
+    xml = read_timeline(str(root / "cut.xml"))
+    reports = {n: (r["shot_id"], read_report(str(root / "out"), r["shot_id"])) for n, r in enumerate(rows, 1)}
+    edited = edited_timeline(xml, str(root / "cut.xml"), reports)
+    for before, after in zip(xml.find_clips(), edited.find_clips(), strict=True):
+        assert after.range_in_parent() == before.range_in_parent() and after.source_range == before.source_range
+        assert after.media_reference.target_url.endswith(".mp4") and "/out/" in after.media_reference.target_url
+        assert after.metadata["gen1"]["status"] == "succeeded"
+
+
 def test_a_run_refuses_a_manifest_whose_timeline_is_gone_before_any_work(job, tmp_path):
     manifest = tmp_path / "gone.jsonl"
     rows = [{**r, "timeline": str(tmp_path / "gone.otio#1")} for r in job["rows"][:1]]
