@@ -23,7 +23,7 @@ from pydantic.fields import FieldInfo
 from gen1_batch import storage
 from gen1_batch.layout import JOB_FILES
 from gen1_batch.media.damage import DAMAGED_FRAME_MODES
-from gen1_batch.media.formats import OUTPUT_FORMATS
+from gen1_batch.media.formats import FORMATS, OUTPUT_FORMATS
 from gen1_batch.media.timecode import is_timecode, parse_rate
 from gen1_batch.model.settings import BLENDS, DEFAULT_SETTINGS, default_stride
 
@@ -184,8 +184,7 @@ class Shot(BaseModel):
         "Working height in pixels (and a multiple of what the model needs).")),
         DefaultIs("from the model, keeping aspect")] = None
     output_format: Annotated[Literal[OUTPUT_FORMATS], JobWide(), Field(description=(  # type: ignore[valid-type]
-        "mp4 (H.264, review), prores (ProRes 422 HQ .mov, editorial), png (16-bit sequence) or exr (half-float "
-        "sequence)."))] = "mp4"
+        ", ".join(f"{f.name} ({f.description})" for f in FORMATS.values()) + "."))] = "mp4"
     window: Annotated[Int, JobWide(), FromModel("window_length", f"the model's clip length ({_window_lengths()})"),
                       Field(ge=1, description="Frames per sampling window.")]
     window_stride: Annotated[Int, JobWide(), DefaultIs("half the window"), Field(ge=1, description=(
@@ -201,7 +200,7 @@ class Shot(BaseModel):
         "A frame that cannot be decoded or read: fail the shot, or put the nearest good frame or black in its "
         "place; the report lists them."))] = "fail"
     retime: Annotated[bool, JobWide(), Field(description=(
-        "Accept writing a variable-frame-rate movie to a png or exr sequence at a constant rate (else such a shot "
+        "Accept writing a variable-frame-rate movie to an image sequence at a constant rate (else such a shot "
         "fails; mp4 and prores keep the timestamps)."))] = False
     # Where the shot sits in an edit, not how it is edited: left out of params(), so it changes no edit.
     timeline: Annotated[str | None, AfterValidator(lambda v: v if v is None else _timeline_clip(v)), Field(

@@ -26,7 +26,7 @@ EDIT_COLUMNS = tuple(c for c in COLUMNS if c not in ("shot_id", "video", "output
 def edit(
     video: Annotated[str, typer.Argument(help="Source movie or image sequence (plate.####.exr), path or URL.")],
     output: Annotated[str, typer.Option("--output", "-o", help="Output: a .mp4 (H.264), a .mov (ProRes 422 HQ) or "
-                                                               "a sequence pattern (out.####.png, out.####.exr).")],
+                                                               "a sequence pattern (out.####.exr, .png, .dpx, .tif).")],
     seed: Annotated[int, typer.Option(help="Noise seed.")] = 0,
     model: ModelOpt = DEFAULT_MODEL,
     ocio: OcioOpt = None,
@@ -36,6 +36,7 @@ def edit(
     """Edit one video, without Ray: the same model code, and the same checks of its values, as
     `gen1 run` uses for each shot."""
     from gen1_batch.media import MediaError, check_timing, read_image, read_video, write_movie, write_sequence
+    from gen1_batch.media.formats import FORMATS
     from gen1_batch.media.sequence import frames_on_disk, is_sequence, parse
     from gen1_batch.media.timecode import parse_rate
     from gen1_batch.model.loading import ModelNotFound, describe_model
@@ -50,10 +51,11 @@ def edit(
     if overwritten:
         raise fail(f"--output {output} would overwrite its source {overwritten[0]}")
     suffix = output.rsplit(".", 1)[-1].lower()
-    formats = {"png": "png", "exr": "exr"} if is_sequence(output) else {"mp4": "mp4", "mov": "prores"}
-    output_format = formats.get(suffix)
+    formats = {f.extension[1:]: name for name, f in FORMATS.items() if f.sequence == is_sequence(output)}
+    output_format = formats.get("tif" if suffix == "tiff" else suffix)
     if output_format is None:
-        raise fail(f"--output {output}: use a .mp4, a .mov or a .png / .exr sequence pattern such as out.####.exr")
+        sequences = " / ".join(f.extension for f in FORMATS.values() if f.sequence)
+        raise fail(f"--output {output}: use a .mp4, a .mov or a {sequences} sequence pattern such as out.####.exr")
     check_output(output, folder=False)
     try:
         settings = describe_model(model).settings
@@ -93,7 +95,7 @@ def edit(
                              structure=shot.structure, content_scale=shot.content_scale,
                              temporal_scale=shot.temporal_scale, steps=shot.steps, seed=shot.seed, window=windows,
                              model=model, device=device)
-    if output_format in ("png", "exr"):
+    if FORMATS[output_format].sequence:
         target = parse(storage.absolute(output))
         result = write_sequence(edited, target, info, output_format)
         others = sorted(set(frames_on_disk(target)) - set(range(result["frame_start"], result["frame_end"] + 1)))

@@ -93,9 +93,11 @@ def _timecode(spec: oiio.ImageSpec) -> str | None:
 
 def _rate(spec: oiio.ImageSpec) -> Fraction | None:
     value = spec.getattribute("FramesPerSecond")
-    if value is None or not value[1] or value[0] <= 0:
-        return None
-    return Fraction(int(value[0]), int(value[1]))
+    if value is not None and value[1] and value[0] > 0:
+        return Fraction(int(value[0]), int(value[1]))
+    # A DPX header keeps its rate as a float: 23.976… is 24000/1001 (the NTSC rates' denominator).
+    dpx = spec.get_float_attribute("dpx:FrameRate", 0.0)
+    return Fraction(dpx).limit_denominator(1001) if dpx > 0 else None
 
 
 def _layout(specs: list[oiio.ImageSpec]) -> dict[str, Any]:
@@ -149,6 +151,7 @@ def _stamp(spec: oiio.ImageSpec, timecode: str | None, rate: Fraction, colorspac
     if timecode:
         spec.attribute("smpte:TimeCode", oiio.TypeTimeCode, np.array([pack(timecode), 0], np.uint32))
     spec.attribute("FramesPerSecond", oiio.TypeRational, np.array([rate.numerator, rate.denominator], np.int32))
+    spec.attribute("dpx:FrameRate", float(rate))  # where DPX keeps it (other formats ignore it)
     if colorspace:
         spec.attribute("oiio:ColorSpace", colorspace)
     if pixel_aspect:

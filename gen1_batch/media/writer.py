@@ -144,9 +144,9 @@ def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output
     numbers = range(first, first + len(frames))
     width, height = info.display_size  # images have no display matrix: they hold the picture upright
     colour = info.colour_path
-    colorspace = colour.output_colorspace(float_pixels=output_format == "exr")
+    colorspace = colour.output_colorspace(float_pixels=f.float_pixels)
     source = sequences.parse(info.url) if info.kind == "sequence" else None
-    same_format = source is not None and source.extension == f.extension
+    same_format = source is not None and source.extension.lower().replace(".tiff", ".tif") == f.extension
     fs, folder = storage.filesystem(target.directory)
     total = 0
     with tempfile.TemporaryDirectory(prefix="gen1-encode-") as tmp:
@@ -171,9 +171,9 @@ def write_sequence(frames: np.ndarray, target: Sequence, info: VideoInfo, output
     bits = info.bit_depth if same_format else f.bit_depth
     pixel_type = info.pix_fmt if same_format else f.pix_fmt
     return {"url": target.pattern(), "format": output_format, "codec": f.codec, "pix_fmt": pixel_type,
-            "bit_depth": bits, "float": output_format == "exr", "width": width, "height": height,
+            "bit_depth": bits, "float": f.float_pixels, "width": width, "height": height,
             "fps": str(info.rate), "frames": len(numbers), "frame_start": numbers[0], "frame_end": numbers[-1],
-            "timecode": info.timecode if output_format == "exr" else None, "timing": "constant",
+            "timecode": info.timecode if f.header_timecode else None, "timing": "constant",
             "colorspace": colorspace, "layout": info.plate_layout if same_format else None, "bytes": total}
 
 

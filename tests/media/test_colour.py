@@ -94,3 +94,30 @@ def test_a_movie_of_an_acescg_plate_is_tagged_with_the_colourspace_of_the_view(t
         del expected["color_transfer"]
     assert json.loads(probed)["streams"][0] == expected
     assert out["colour_tags"].get("color_trc") == expected.get("color_transfer")  # the report says what was written
+
+
+def test_a_log_dpx_plate_written_as_dpx_keeps_its_colourspace_bit_depth_and_timecode(tmp_path):
+    source = np.clip(_ramp(1.0), 0.1, 0.65)  # ACEScct code values
+    for number in (1001, 1002):
+        write_plate(str(tmp_path / f"plate.{number}.dpx"), source, rate=Fraction(24), timecode="01:00:00:00",
+                    colorspace="ACEScct")
+    colour = Colour.resolve(None, "ACEScct", None, "plate.####.dpx")
+    frames, info = read_video(str(tmp_path / "plate.####.dpx"), size=(WIDTH, HEIGHT), multiple=8, colour=colour)
+    out = write_output(frames, str(tmp_path / "out"), "sh010", info, "dpx")
+    assert (out["colorspace"], out["bit_depth"], out["timecode"]) == ("ACEScct", 10, "01:00:00:00")
+    second = read_plate(str(tmp_path / "out" / "sh010.1002.dpx"))
+    assert (second.bit_depth, second.timecode, second.rate) == (10, "01:00:00:01", Fraction(24))
+    assert np.abs(second.pixels - source).mean() < 0.03  # the log code values, through the view and back
+
+
+def test_an_acescg_exr_plate_written_as_tiff_is_16_bit_in_the_view_colourspace(tmp_path):
+    for number in (1001, 1002):
+        write_plate(str(tmp_path / f"plate.{number}.exr"), _ramp(4.0), rate=Fraction(24), timecode="01:00:00:00",
+                    colorspace="ACEScg")
+    colour = Colour.resolve(None, None, None, "plate.####.exr")
+    frames, info = read_video(str(tmp_path / "plate.####.exr"), size=(WIDTH, HEIGHT), multiple=8, colour=colour)
+    out = write_output(frames, str(tmp_path / "out"), "sh010", info, "tiff")
+    assert out["url"].endswith("sh010.####.tif") and out["colorspace"] == colour.display_colorspace  # integers
+    plate = read_plate(str(tmp_path / "out" / "sh010.1001.tif"))
+    assert (plate.bit_depth, plate.float_pixels, plate.pixels.shape) == (16, False, (HEIGHT, WIDTH, 3))
+    assert np.abs(plate.pixels - frames[0] / 255).max() < 1 / 255 + 1e-4  # what the models saw, 16-bit
