@@ -42,6 +42,7 @@ def edit(
     from gen1_batch.model.loading import ModelNotFound, describe_model
     from gen1_batch.report.schema import media_notes
     from gen1_batch.safety import edit_collisions
+    from gen1_batch.stages.common import quiet_model_logs
 
     given = {k: v for k, v in (columns or {}).items() if v is not None}
     values, problems = check_row(0, {**given, "shot_id": "edit", "video": video, "seed": seed})
@@ -82,6 +83,7 @@ def edit(
         from gen1_batch.api import cached_pipeline  # torch: seconds to import, so after the checks
         from gen1_batch.api import edit as edit_frames
 
+        quiet_model_logs()  # cast notices and loading bars say nothing a user can act on
         pipe = cached_pipeline(model, device)
         windows = pipe.window_spec(shot.window, shot.window_stride, shot.window_blend, shot.window_shift,
                                    shot.free_noise)
