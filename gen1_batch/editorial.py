@@ -342,27 +342,21 @@ def check_job_timeline(shots: Iterable[Any]) -> str | None:
 # ------------------------------------------------------------------------- a manifest without a timeline
 
 
-def _media_range(media: Mapping[str, Any]) -> otio.opentime.TimeRange:
-    """The frames a report's `output` (or `input`) holds, in that media's own time: a sequence's frame
-    numbers, a movie's timecode (from 0 without one)."""
-    rate = parse_rate(media["fps"])
-    if media.get("frame_start") is not None and (media.get("kind") or "sequence") == "sequence":
-        start = otio.opentime.RationalTime(media["frame_start"], float(rate))
-    elif media.get("timecode"):
-        start = otio.opentime.from_timecode(media["timecode"], float(rate))
-    else:
-        start = otio.opentime.RationalTime(0, float(rate))
-    return otio.opentime.TimeRange(start, otio.opentime.RationalTime(media["frames"], float(rate)))
+def _media_range(media: Mapping[str, Any], sequence: bool, first: int) -> otio.opentime.TimeRange:
+    """The frames a report's `output` or `input` holds, in that media's own time: a sequence's frame
+    numbers, a movie's timecode, or else frame `first` counted from 0."""
+    rate = float(parse_rate(media["fps"]))
+    start = (otio.opentime.RationalTime(media["frame_start"], rate) if sequence
+             else otio.opentime.from_timecode(media["timecode"], rate) if media.get("timecode")
+             else otio.opentime.RationalTime(first, rate))
+    return otio.opentime.TimeRange(start, otio.opentime.RationalTime(media["frames"], rate))
 
 
 def _source_clip(shot_id: str, source: Mapping[str, Any]) -> otio.schema.Clip:
     """The frames of a source a shot edits (its report's `input`), as a clip."""
-    used = _media_range(source)
-    if source.get("kind") == "movie" and not source.get("timecode"):  # frame numbers from 0 are its time
-        used = otio.opentime.TimeRange(otio.opentime.RationalTime(source["frame_start"], used.start_time.rate),
-                                       used.duration)
-    reference = edit_reference({"url": source["url"],
-                                "frame_start": source["frame_start"] if source.get("kind") == "sequence" else None},
+    sequence = source.get("kind") == "sequence"
+    used = _media_range(source, sequence, first=source["frame_start"])
+    reference = edit_reference({"url": source["url"], "frame_start": source["frame_start"] if sequence else None},
                                used)
     return otio.schema.Clip(name=shot_id, media_reference=reference, source_range=used)
 
@@ -380,7 +374,7 @@ def manifest_timeline(name: str, shots: Iterable[tuple[str, Mapping[str, Any] | 
         source = (report or {}).get("input")
         if status == "succeeded":
             output = report["output"]
-            available = _media_range(output)
+            available = _media_range(output, sequence=output.get("frame_start") is not None, first=0)
             clip = otio.schema.Clip(name=shot_id, source_range=available)
             clip.set_media_references({otio.schema.Clip.DEFAULT_MEDIA_KEY: edit_reference(output, available),
                                        "source": _source_clip(shot_id, source).media_reference},

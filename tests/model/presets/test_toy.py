@@ -63,3 +63,20 @@ def test_toy_edits_follow_the_source_structure_better_with_it_than_without(toy, 
     without = [structure_error(toy.estimate_depth(edit(toy, s, i, zeroed=True)), s[1].depth)
                for i, s in enumerate(shots)]
     assert np.mean(with_structure) < np.mean(without)
+
+
+def test_temporal_guidance_steadies_toy_edits_as_the_paper_says(toy):
+    """Flicker (mean change of the pixels static in the source) with the camera held still, at ω_t = 0
+    (the image model on each frame) and ω_t = 1 (the video model)."""
+    from gen1_batch.toy.measures import flicker, static_pixels
+
+    flickers = {0.0: [], 1.0: []}
+    for index, seed in enumerate(seeds(2, held_out=True)):
+        scene = random_scene(seed, camera_moves=False)
+        source = render(scene, FRAMES, SIZE, SIZE)
+        content = toy.encode_content(scene.with_materials(target_materials(scene)).caption, seed=index)
+        depth = toy.estimate_depth(source.frames)
+        for scale in flickers:
+            frames, _ = toy.generate(depth, content, structure=0, content_scale=7.5, temporal_scale=scale, seed=index)
+            flickers[scale].append(flicker(frames, static_pixels(scene, source.masks)))
+    assert np.mean(flickers[1.0]) < np.mean(flickers[0.0]), flickers
