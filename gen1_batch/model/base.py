@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,14 +134,30 @@ class VideoEditPipeline(DiffusionPipeline):
         """A text embedding in the space of `embed_frames`, or None when the model has no such tower."""
         return None
 
+    @contextmanager
+    def vae_tiles(self, height: int, width: int) -> Iterator[None]:
+        """Above `vae_tile_above` pixels the autoencoder works in overlapping tiles (diffusers' tiling),
+        so its memory stops growing with the canvas; below, it sees whole frames (the same results as
+        ever)."""
+        tiled = max(height, width) > self.settings["vae_tile_above"]
+        if tiled:
+            self.vae.enable_tiling()
+        try:
+            yield
+        finally:
+            if tiled:
+                self.vae.disable_tiling()
+
     @torch.no_grad()
     def decode_latents(self, latents: torch.Tensor) -> np.ndarray:
         """1×c×f×h×w latents to uint8 f×h×w×3 frames, a few frames per autoencoder call."""
         self._require("vae")
         z = latents[0].transpose(0, 1) / self.vae.config.scaling_factor
         batch = self.settings["vae_batch"]
-        return np.concatenate([to_uint8(self.vae.decode(z[i: i + batch].to(self.vae.dtype)).sample.float())
-                               for i in range(0, len(z), batch)])
+        factor = self.vae_scale_factor
+        with self.vae_tiles(z.shape[2] * factor, z.shape[3] * factor):
+            return np.concatenate([to_uint8(self.vae.decode(z[i: i + batch].to(self.vae.dtype)).sample.float())
+                                   for i in range(0, len(z), batch)])
 
     def window_spec(self, length: int | None = None, stride: int | None = None, blend: str = "pyramid",
                     shift: bool = True, free_noise: bool = False) -> WindowSpec:

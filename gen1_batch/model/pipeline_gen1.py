@@ -99,10 +99,11 @@ class Gen1Pipeline(VideoEditPipeline):
         self._require("vae")
         batch = self.settings["vae_batch"]
         latents = []
-        for i in range(0, len(depth), batch):
-            d = as_tensor(depth[i: i + batch]).to(self.vae.device, torch.float32)
-            x = (obscure_depth(d, level) * 2 - 1)[:, None].expand(-1, 3, -1, -1).to(self.vae.dtype)
-            latents.append(self.vae.encode(x).latent_dist.mode() * self.vae.config.scaling_factor)
+        with self.vae_tiles(*depth.shape[1:3]):
+            for i in range(0, len(depth), batch):
+                d = as_tensor(depth[i: i + batch]).to(self.vae.device, torch.float32)
+                x = (obscure_depth(d, level) * 2 - 1)[:, None].expand(-1, 3, -1, -1).to(self.vae.dtype)
+                latents.append(self.vae.encode(x).latent_dist.mode() * self.vae.config.scaling_factor)
         return torch.cat(latents).transpose(0, 1)[None]
 
     def prepare_structure(self, depth: np.ndarray, level: int) -> torch.Tensor:

@@ -25,6 +25,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "max_window": 32,  # frame positions of the temporal attention
     "max_batch": 8,  # clips (window × guidance pass) per UNet call
     "vae_batch": 8,  # frames per autoencoder call
+    "vae_tile_above": 1024,  # pixels: a larger canvas goes through the autoencoder in tiles (bounded memory)
     "depth_batch": 16,  # frames per depth-estimator call
     "depth_size": 384,
     "depth_mean": [0.5, 0.5, 0.5],

@@ -103,3 +103,20 @@ def test_the_prior_draws_its_noise_apart_from_the_video_noise_of_the_same_seed()
     prior = torch.randn(64, generator=noise_generator(7, "prior"))
     assert abs(torch.corrcoef(torch.stack([video, prior]))[0, 1]) < 0.5
     assert torch.equal(prior, torch.randn(64, generator=noise_generator(7, "prior")))  # and it is reproducible
+
+
+def test_a_canvas_above_the_tiling_size_goes_through_the_autoencoder_in_tiles(tiny, monkeypatch):
+    """Memory for the autoencoder stops growing with the canvas above `vae_tile_above`; below it the
+    frames go through whole, as before."""
+    tiled = []
+    for name in ("tiled_decode", "_tiled_encode"):
+        original = getattr(tiny.vae, name)
+        monkeypatch.setattr(tiny.vae, name, lambda *a, _o=original, _n=name, **k: (tiled.append(_n), _o(*a, **k))[1])
+    factor = tiny.vae_scale_factor
+    monkeypatch.setitem(tiny.settings, "vae_tile_above", 96)
+    small, large = (torch.randn(1, 4, 2, 64 // factor, 96 // factor), torch.randn(1, 4, 2, 64 // factor, 192 // factor))
+    assert tiny.decode_latents(small).shape == (2, 64, 96, 3) and tiled == []
+    assert tiny.decode_latents(large).shape == (2, 64, 192, 3) and "tiled_decode" in tiled
+    tiny.encode_structure(np.random.default_rng(0).random((2, 64, 192), dtype=np.float32), 0)
+    assert "_tiled_encode" in tiled
+    assert not tiny.vae.use_tiling  # left as it was
