@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from gen1_batch.cli.common import fail, log, out, print_problems
+from gen1_batch.model.settings import DEFAULT_MODEL
 from gen1_batch.train.data import TRAIN_COLUMNS
 from gen1_batch.train.recipe import list_recipes
 
@@ -109,7 +110,8 @@ def customize(
     images: Annotated[list[str], typer.Argument(help="The images (paths or URLs); 15-30 is what the paper used.")],
     output: Annotated[str, typer.Option("--output", "-o", help="The customized model folder (its training run "
                                                                "goes to OUTPUT/training).")],
-    model: Annotated[str, typer.Option(help="The base model.")] = "tiny",
+    model: Annotated[str, typer.Option(help="The base model (a trained one: customizing random weights shows "
+                                            "nothing).")] = DEFAULT_MODEL,
     prompt: Annotated[str, typer.Option(help="The prompt of the comparison edits.")] = "in the style of the images",
     clip: Annotated[str | None, typer.Option(help="The video the comparison edits (its first 8 frames); default: a "
                                                   "synthesized clip. Use a shot like the ones you will edit.")] = None,

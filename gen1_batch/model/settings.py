@@ -7,8 +7,8 @@ import os
 from typing import Any
 
 # The model `gen1 run`, `gen1 edit`, `gen1 submit` and `gen1_batch.edit` use unless told, or what
-# GEN1_MODEL names (a studio's own model folder). `toy` takes tiny's place once its weights ship.
-DEFAULT_MODEL = os.environ.get("GEN1_MODEL") or "tiny"
+# GEN1_MODEL names (a studio's own model folder): the shipped toy stack (tests set `tiny`, faster).
+DEFAULT_MODEL = os.environ.get("GEN1_MODEL") or "toy"
 
 # A model folder's index (diffusers' name): its pipeline class, components and settings.
 MODEL_INDEX = "model_index.json"

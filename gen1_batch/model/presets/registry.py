@@ -64,7 +64,7 @@ PRESETS: dict[str, Preset] = {
     "toy": Preset(
         name="toy",
         description="The whole Gen-1 stack trained on the toy world (python -m gen1_batch.toy.stack): edits of "
-                    "toy scenes; loaded from the package once its weights are shipped there.",
+                    "toy scenes at 64×64; shipped in the package; the default.",
         settings={**TOY_SETTINGS, "random_weights": []},
         components={"all": f"trained on the toy world, shipped in {TOY_WEIGHTS.relative_to(TOY_WEIGHTS.parents[2])}"},
         build=load_toy,

@@ -1,6 +1,7 @@
 """The shipped `toy` model really edits: on held-out toy shots (never trained on) it takes a
 reference image's materials well above chance, follows the source's structure when it is given
-(and less without it), and its reports call it trained."""
+(less without it, and less at t_s = 7), is steadier with temporal guidance, and its reports call it
+trained."""
 
 import numpy as np
 import pytest
@@ -54,15 +55,20 @@ def test_the_toy_model_is_trained_and_says_so():
 
 def test_toy_edits_take_the_reference_materials_well_above_chance(toy, shots):
     scores = [material_share(edit(toy, s, i), s[1].masks, s[2].materials) for i, s in enumerate(shots)]
-    colour = np.mean([x.colour for x in scores if x.surfaces])
-    assert colour > 3 * MaterialScore.chance_colour, [x for x in scores]
+    kept = [x for x in scores if x.surfaces]
+    # The whole material (colour and pattern) of a surface, the issue's measure; colour alone, above chance.
+    assert np.mean([x.material for x in kept]) > 3 * MaterialScore.chance_material, scores
+    assert np.mean([x.colour for x in kept]) > 1.5 * MaterialScore.chance_colour, scores
 
 
-def test_toy_edits_follow_the_source_structure_better_with_it_than_without(toy, shots):
+def test_toy_edits_follow_the_source_structure_better_with_it_than_without_or_obscured(toy, shots):
     with_structure = [structure_error(toy.estimate_depth(edit(toy, s, i)), s[1].depth) for i, s in enumerate(shots)]
     without = [structure_error(toy.estimate_depth(edit(toy, s, i, zeroed=True)), s[1].depth)
                for i, s in enumerate(shots)]
     assert np.mean(with_structure) < np.mean(without)
+    obscured = [structure_error(toy.estimate_depth(edit(toy, s, i, structure=7)), s[1].depth)
+                for i, s in enumerate(shots)]
+    assert np.mean(with_structure) < np.mean(obscured)  # t_s = 7 follows the source's shapes less than t_s = 0
 
 
 def test_temporal_guidance_steadies_toy_edits_as_the_paper_says(toy):
