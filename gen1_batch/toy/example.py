@@ -26,11 +26,12 @@ from gen1_batch.toy.dataset import REFERENCE_FRAME_GAP, target_materials, write_
 from gen1_batch.toy.render import render, render_image
 from gen1_batch.toy.world import random_scene, seeds
 
-# (file, seed index among the held-out seeds, width, height, rate, frames)
-MOVIES = (("street.mp4", 0, 160, 96, Fraction(24000, 1001), 48),
-          ("courtyard.mp4", 1, 128, 128, Fraction(25), 36),
-          ("dolly.mp4", 2, 192, 108, Fraction(30000, 1001), 60))
-PLATE = (3, 96, 64, Fraction(24), 1001, 12)  # seed index, width, height, rate, first frame, frames
+# (file, seed index among the held-out seeds, width, height, rate, frames). Square, as the toy model
+# saw its world (64×64): other shapes give it a canvas and a field of view it never trained on.
+MOVIES = (("street.mp4", 0, 128, 128, Fraction(24000, 1001), 48),
+          ("courtyard.mp4", 1, 96, 96, Fraction(25), 36),
+          ("dolly.mp4", 2, 160, 160, Fraction(30000, 1001), 60))
+PLATE = (3, 64, 64, Fraction(24), 1001, 12)  # seed index, width, height, rate, first frame, frames
 
 
 def write_example_media(folder: str) -> dict[str, str]:
