@@ -64,11 +64,35 @@ def write_example_media(folder: str) -> dict[str, str]:
     return captions
 
 
+# The style `gen1 customize` is shown with: every surface purple dotted or yellow striped.
+STYLE = (("purple", "dots"), ("yellow", "stripes"))
+
+
+def write_style_stills(folder: str, count: int = 20, size: int = 64) -> list[str]:
+    """`count` stills of training-set scenes (not held out) in one style, for `gen1 customize`."""
+    from gen1_batch.toy.world import Material
+
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i, seed in enumerate(seeds(count, held_out=False, start=50_000)):
+        scene = random_scene(seed)
+        materials = [Material(*STYLE[(i + k) % len(STYLE)]) for k in range(len(scene.surface_names))]
+        paths.append(os.path.join(folder, f"style{i:02d}.png"))
+        write_png(render_image(scene.with_materials(materials), size, size), paths[-1])
+    return paths
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m gen1_batch.toy.example", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", help="where to write the media (manifests/media)")
-    for name, caption in write_example_media(parser.parse_args(argv).folder).items():
+    parser.add_argument("--style", action="store_true",
+                        help="write 20 stills in one style (purple dotted, yellow striped) instead, for gen1 customize")
+    a = parser.parse_args(argv)
+    if a.style:
+        print("\n".join(write_style_stills(a.folder)))
+        return
+    for name, caption in write_example_media(a.folder).items():
         print(f"{name}: {caption}")
 
 

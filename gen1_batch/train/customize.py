@@ -33,7 +33,9 @@ def compare(base: str, customized: str, images: list[str], prompt: str, clip: st
     from gen1_batch.media import probe, read_image, read_video
     from gen1_batch.media.synthetic import synthetic_frames
     from gen1_batch.model.loading import load_pipeline
+    from gen1_batch.stages.common import quiet_model_logs
 
+    quiet_model_logs()
     scores = []
     judge = load_pipeline(base, ["image_encoder"])
     for spec in (base, customized):
