@@ -122,8 +122,8 @@ def shot_page(report: dict[str, Any], artifacts: dict[str, str]) -> str:
     sections = {
         "metrics": report.get("metrics") or {},
         "parameters": params,
-        "model": {"id": model.get("id"), "key": model.get("key"), "fingerprint": model.get("fingerprint"),
-                  "weights": model.get("weights")},
+        "model": {"id": model.get("id"), "about": model.get("about"), "key": model.get("key"),
+                  "fingerprint": model.get("fingerprint"), "weights": model.get("weights")},
         "seconds per stage": seconds,
         "input": report.get("input") or {},
         "output": report.get("output") or {},

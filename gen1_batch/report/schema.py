@@ -32,9 +32,13 @@ def report_url(output: str, shot_id: str) -> str:
 
 
 def model_section(job: JobConfig, fingerprints: dict[str, str]) -> dict[str, Any]:
+    from gen1_batch.model.presets.registry import PRESETS
+
     random_parts = job.model.random_weights
+    preset = PRESETS.get(job.model.spec)
     return {
         **job.model.to_dict(),
+        "about": preset.description if preset else None,  # a preset says what it is and what it learned from
         "fingerprint": combined_fingerprint(fingerprints) if fingerprints else None,
         "components": fingerprints,
         # Said plainly: an output from untrained weights is not an edit anyone should review as one.

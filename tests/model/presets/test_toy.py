@@ -49,8 +49,15 @@ def edit(toy, shot, index, structure=0, zeroed=False):
     return frames
 
 
-def test_the_toy_model_is_trained_and_says_so():
-    assert describe_model("toy").random_weights == []
+def test_the_toy_model_is_trained_and_its_reports_say_so_and_on_what():
+    from gen1_batch.config import JobConfig
+    from gen1_batch.report.schema import model_section
+
+    model = describe_model("toy")
+    assert model.random_weights == []
+    section = model_section(JobConfig(manifest="m", output="o", model=model), {})
+    assert section["weights"] == "trained" and not section["random_weights"]
+    assert "trained on the toy world" in section["about"]
 
 
 def test_toy_edits_take_the_reference_materials_well_above_chance(toy, shots):
