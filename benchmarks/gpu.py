@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from gen1_batch.model.sampler import SamplingStats, sample
-from gen1_batch.model.windows import WindowSpec
+from gen1_batch.model.windows import WindowSpec, describe_plan
 
 # Dense (no sparsity) bf16 tensor-core peaks from the vendors' datasheets, TFLOP/s.
 DENSE_BF16_PEAK = {"H100 SXM": 989, "H100 80GB HBM3": 989, "H100 PCIe": 756, "H100 NVL": 835, "H200": 989,
@@ -43,8 +43,8 @@ def sync() -> None:
         torch.cuda.synchronize()
 
 
-def timed(fn: Callable[[], Any], repeats: int = 1) -> float:
-    fn()  # warm-up (kernels, allocator, cuDNN autotuning)
+def timed(fn: Callable[[], Any], repeats: int = 1, warm_up: Callable[[], Any] | None = None) -> float:
+    (warm_up or fn)()  # kernels, allocator, cuDNN autotuning: out of the numbers
     sync()
     t0 = time.perf_counter()
     for _ in range(repeats):
@@ -108,14 +108,15 @@ def floor_seconds(pipe: Any, latent: torch.Tensor, structure: torch.Tensor, cont
 
 def sampling_seconds(pipe: Any, structure: torch.Tensor, content: Any, null: Any, shape: tuple[int, ...],
                      spec: WindowSpec, steps: int, temporal_scale: float, max_batch: int) -> float:
-    """The sampler on the whole shot: windows, guidance and scheduler steps."""
-    def run() -> None:
+    """The sampler on the whole shot: windows, guidance and scheduler steps (warmed up on one step:
+    every step runs the same calls)."""
+    def run(steps: int) -> None:
         scheduler = pipe.scheduler.__class__.from_config(pipe.scheduler.config)
         sample(pipe._denoise, scheduler, structure, content, null, steps=steps, content_scale=7.5,
                temporal_scale=temporal_scale, window=spec, generator=torch.Generator().manual_seed(1),
                latent_shape=shape, max_batch=max_batch, stats=SamplingStats())
 
-    return timed(run)
+    return timed(lambda: run(steps), warm_up=lambda: run(1))
 
 
 def host_syncs(pipe: Any, structure: torch.Tensor, content: Any, null: Any, shape: tuple[int, ...],
@@ -165,10 +166,15 @@ def measure(pipe: Any, width: int, height: int, frames: int, window: int, steps:
         print(f"  host syncs in 2 sampling steps (ω_t = 1.5): "
               f"{host_syncs(pipe, structure, content, null, tuple(latent.shape), spec)}")
 
-    # The floor: each step's passes as full batches, no windows (every frame once per pass).
+    # The floor: each step's passes as full batches, no windows (every frame once per pass). Memory
+    # per --max-batch at ω_t = 1.5, the costlier guidance; ω_t = 1 at the largest batch only.
+    # The plan's own cost: its video passes cover each frame `cover` times (W/S inside the shot), so
+    # the sampler's time over the floor should be `planned`; what lies above it is window overhead.
+    cover = describe_plan(frames, spec, steps)["frame_evaluations_per_step"]
     for temporal_scale in (1.0, 1.5):
         floor_per_frame = floor_seconds(pipe, latent, structure, content, window, temporal_scale) * steps / frames
-        for max_batch in max_batches:
+        planned = cover if temporal_scale == 1.0 else (2 * cover + 1) / 3
+        for max_batch in max_batches if temporal_scale != 1.0 else max_batches[-1:]:
             if torch.cuda.is_available():
                 torch.cuda.reset_peak_memory_stats()
             seconds = sampling_seconds(pipe, structure, content, null, tuple(latent.shape), spec, steps,
@@ -177,7 +183,8 @@ def measure(pipe: Any, width: int, height: int, frames: int, window: int, steps:
                       if torch.cuda.is_available() else "")
             print(f"  sampling ω_t = {temporal_scale}, --max-batch {max_batch}: {seconds / frames:.3f} s/frame "
                   f"({steps} steps; UNet-only floor {floor_per_frame:.3f} s/frame, ratio "
-                  f"{seconds / frames / floor_per_frame:.2f}){memory}")
+                  f"{seconds / frames / floor_per_frame:.2f}, the plan's {planned:.2f}: window overhead "
+                  f"{seconds / frames / floor_per_frame / planned - 1:+.0%}){memory}")
 
     # The other models, per frame (structure: the depth through the VAE encoder for gen1-sd15, the
     # ControlNet's input for animatediff-depth).
@@ -188,9 +195,13 @@ def measure(pipe: Any, width: int, height: int, frames: int, window: int, steps:
           f"depth {depth_seconds / frames:.4f} s/frame")
 
     # The whole shot, as `gen1 edit` runs it.
-    whole = timed(lambda: pipe(source, prompt="a red car on a wet street", structure=2, temporal_scale=1.5,
-                               steps=steps, seed=0, window=spec))
-    print(f"  whole {frames}-frame shot at ω_t = 1.5: {whole / frames:.3f} s/frame")
+    def edit(steps: int) -> None:
+        pipe(source, prompt="a red car on a wet street", structure=2, temporal_scale=1.5, steps=steps, seed=0,
+             window=spec)
+
+    whole = timed(lambda: edit(steps), warm_up=lambda: edit(1))
+    print(f"  whole {frames}-frame shot at ω_t = 1.5: {whole / frames:.3f} s/frame, "
+          f"{whole / frames / (floor_per_frame * planned):.2f}x the UNet-only floor of its window plan")
 
 
 def main() -> None:
