@@ -118,8 +118,12 @@ def sample(denoiser: Denoiser, scheduler: SchedulerMixin, structure: torch.Tenso
     """Denoise a whole shot from seeded noise of `latent_shape` (default: the structure's), or from
     `latents`, pre-generated noise. structure: 1×c×f×h×w, frames on dim 2; content, null: one clip's."""
     num_frames = structure.shape[2]
-    scheduler.set_timesteps(steps, device=structure.device)
+    # The schedule stays on the host: schedulers index their tables with t and compare it, which on
+    # a GPU tensor is a device-to-host sync each time (5 a step for DDIM). The network gets t from
+    # a copy made once, so the loop itself moves nothing between host and device.
+    scheduler.set_timesteps(steps)
     timesteps = scheduler.timesteps
+    device_timesteps = timesteps.to(structure.device)
     if latents is None:
         latents = initial_noise(latent_shape or tuple(structure.shape), window, generator)
     latents = latents.to(structure.device, structure.dtype) * scheduler.init_noise_sigma
@@ -128,8 +132,8 @@ def sample(denoiser: Denoiser, scheduler: SchedulerMixin, structure: torch.Tenso
     length = min(window.length, num_frames)
     for i, t in enumerate(timesteps):
         model_input = scheduler.scale_model_input(latents, t)
-        prediction = guided_window_prediction(denoiser, model_input, t, structure, content, null, plan[i],
-                                              length, weights, window.blend, max_batch, stats)
+        prediction = guided_window_prediction(denoiser, model_input, device_timesteps[i], structure, content, null,
+                                              plan[i], length, weights, window.blend, max_batch, stats)
         latents = scheduler.step(prediction, t, latents, generator=generator).prev_sample
         if stats:
             stats.steps += 1

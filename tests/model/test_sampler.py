@@ -53,3 +53,30 @@ def test_a_network_call_holds_at_most_max_batch_windows_worth_of_frames():
     guided_window_prediction(recording, z, torch.tensor(1), z, torch.zeros(1, 3), torch.zeros(1, 3),
                              window_starts(40, 8, 4), 8, guidance_weights(5.0, 1.5), "pyramid", 3)
     assert max(sizes) <= 3 * 8 and sum(sizes) == 9 * 2 * 8 + 40  # video passes of 9 windows, image pass once
+
+
+def test_the_scheduler_is_stepped_on_host_timesteps_so_the_loop_never_waits_on_the_gpu():
+    """DDIM indexes its tables with t and compares it: on a GPU tensor each is a device-to-host sync
+    (5 a step, measured by benchmarks/gpu.py). The schedule must stay on the host."""
+    from diffusers import DDIMScheduler
+
+    from gen1_batch.model.sampler import sample
+    from gen1_batch.model.windows import WindowSpec
+
+    class Recording(DDIMScheduler):
+        devices: list = []
+
+        def set_timesteps(self, steps, device=None, **kwargs):
+            Recording.devices.append(device)
+            super().set_timesteps(steps, device=device, **kwargs)
+
+        def step(self, model_output, timestep, sample, **kwargs):
+            Recording.devices.append(timestep.device)
+            return super().step(model_output, timestep, sample, **kwargs)
+
+    structure = torch.zeros(1, 4, 4, 2, 2, device="meta")  # a device that is not the host, as a GPU
+    sample(lambda x, t, c, s, v: x * 0.1, Recording(), structure, torch.zeros(1, 3), torch.zeros(1, 3), steps=3,
+           content_scale=5.0, temporal_scale=1.0, window=WindowSpec(length=4, stride=2),
+           generator=torch.Generator().manual_seed(0))
+    assert Recording.devices[0] in (None, "cpu", torch.device("cpu"))
+    assert all(d == torch.device("cpu") for d in Recording.devices[1:]) and len(Recording.devices) == 4
