@@ -89,19 +89,30 @@ class IPAdapterWeights(ModelMixin, ConfigMixin):
 
 
 class _MotionBypass:
-    """Makes the motion modules the identity for clips in image mode (ε^π), per forward."""
+    """Runs the motion modules on the clips in video mode only; clips in image mode skip them (ε^π,
+    the image model on each frame). Skipping, rather than discarding their output, saves their cost,
+    and keeps the image pass (a batch of one-frame clips) from sending b·h·w one-frame sequences
+    through attention: at 512² that is past what a CUDA launch takes (seen on an H100)."""
 
     def __init__(self) -> None:
         self.num_frames = 1
         self.video: tuple[bool, ...] | None = None  # per clip, on the host (no device sync per module)
 
-    def hook(self, module: nn.Module, args: tuple, output: torch.Tensor) -> torch.Tensor:
-        if self.video is None or all(self.video):
-            return output
-        image = [i for i, v in enumerate(self.video) if not v]
-        kept = output.unflatten(0, (-1, self.num_frames)).clone()
-        kept[image] = args[0].unflatten(0, (-1, self.num_frames))[image]
-        return kept.flatten(0, 1)
+    def wrap(self, module: nn.Module) -> None:
+        run = module.forward
+
+        def forward(hidden_states: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+            if self.video is None or all(self.video):
+                return run(hidden_states, *args, **kwargs)
+            chosen = [i for i, v in enumerate(self.video) if v]
+            if not chosen:
+                return hidden_states
+            clips = hidden_states.unflatten(0, (-1, self.num_frames))
+            out = clips.clone()
+            out[chosen] = run(clips[chosen].flatten(0, 1), *args, **kwargs).unflatten(0, (-1, self.num_frames))
+            return out.flatten(0, 1)
+
+        module.forward = forward
 
 
 class MotionDepthPipeline(VideoEditPipeline):
@@ -131,7 +142,7 @@ class MotionDepthPipeline(VideoEditPipeline):
         if unet is not None:
             for module in unet.modules():
                 if isinstance(module, AnimateDiffTransformer3D):
-                    module.register_forward_hook(self._bypass.hook)
+                    self._bypass.wrap(module)
             if ip_adapter is not None:
                 self._attach_ip_adapter()
 

@@ -70,6 +70,31 @@ def test_at_temporal_scale_0_without_content_guidance_it_is_the_image_model_on_e
         assert not torch.equal(v[:, :, 0], a[:, :, 0])  # with the motion modules, neighbours matter
 
 
+def test_image_mode_clips_never_enter_the_motion_modules_and_a_mixed_batch_equals_its_clips_apart(motion, case):
+    """The image pass skips the motion modules instead of running and discarding them: at 512² their
+    attention over a batch of one-frame clips failed to launch on an H100 (benchmarks/gpu.py)."""
+    from diffusers.models.unets.unet_motion_model import AnimateDiffTransformer3D
+
+    seen = []  # what reaches the motion modules' own layers: sequences × frames
+    hooks = [m.proj_in.register_forward_hook(lambda m, args, out: seen.append(tuple(out.shape[:2])))
+             for m in motion.unet.modules() if isinstance(m, AnimateDiffTransformer3D)]
+    _, null = motion.prepare_conditioning(motion.encode_content("a red car"))
+    z, t, s = case["z"], case["t"], case["structure"]
+    try:
+        with torch.no_grad():
+            image = motion._denoise(z, t, null, s, torch.tensor([False]))
+            assert seen == []
+            video = motion._denoise(z.flip(2), t, null, s.flip(2), torch.tensor([True]))
+            one_clip, seen[:] = list(seen), []
+            mixed = motion._denoise(torch.cat([z, z.flip(2)]), t, (null[0].repeat(2, 1, 1), null[1].repeat(2, 1, 1)),
+                                    torch.cat([s, s.flip(2)]), torch.tensor([False, True]))
+            assert seen == one_clip  # the video clip alone went through them
+    finally:
+        for hook in hooks:
+            hook.remove()
+    torch.testing.assert_close(mixed, torch.cat([image, video]), rtol=1e-4, atol=1e-4)
+
+
 def test_structure_level_changes_the_controlnets_input_and_level_0_leaves_it_untouched(motion, case):
     seen = []
     hook = motion.controlnet.register_forward_pre_hook(
