@@ -82,10 +82,11 @@ def unet_flops(denoise: Callable, clip: torch.Tensor, structure: torch.Tensor, c
     return counter.get_total_flops()
 
 
-def floor_seconds(pipe: Any, latent: torch.Tensor, structure: torch.Tensor, content: Any, window: int,
-                  temporal_scale: float) -> float:
-    """One step's UNet work with nothing around it: the two video passes over the shot cut into
-    whole windows, and (ω_t ≠ 1) the image pass over every frame, each as one batched call."""
+def floor_seconds(pipe: Any, latent: torch.Tensor, structure: torch.Tensor, content: Any,
+                  window: int) -> tuple[float, float]:
+    """One step's UNet work with nothing around it, as one batched call each: the two video passes
+    over the shot cut into whole windows, and the image pass over every frame (needed when ω_t ≠ 1).
+    Returns (video passes, image pass) seconds."""
     from gen1_batch.model.sampler import stack_clips
 
     t = torch.tensor(500, device=latent.device)
@@ -97,13 +98,12 @@ def floor_seconds(pipe: Any, latent: torch.Tensor, structure: torch.Tensor, cont
     frame_structure = structure[0].transpose(0, 1).unsqueeze(2)
     image = torch.zeros(len(frames), dtype=torch.bool)
 
-    def step() -> None:
+    def video_passes() -> None:
         for _ in range(2):
             pipe._denoise(batch, t, stack_clips([content] * clips), batch_structure, video)
-        if temporal_scale != 1.0:
-            pipe._denoise(frames, t, stack_clips([content] * len(frames)), frame_structure, image)
 
-    return timed(step)
+    return (timed(video_passes) * latent.shape[2] / (clips * window),  # per frame of the shot
+            timed(lambda: pipe._denoise(frames, t, stack_clips([content] * len(frames)), frame_structure, image)))
 
 
 def sampling_seconds(pipe: Any, structure: torch.Tensor, content: Any, null: Any, shape: tuple[int, ...],
@@ -120,18 +120,26 @@ def sampling_seconds(pipe: Any, structure: torch.Tensor, content: Any, null: Any
 
 
 def host_syncs(pipe: Any, structure: torch.Tensor, content: Any, null: Any, shape: tuple[int, ...],
-               spec: WindowSpec) -> int:
-    """Device-to-host synchronisations in two sampling steps at ω_t = 1.5 (CUDA's sync debug mode)."""
+               spec: WindowSpec) -> tuple[float, int]:
+    """Device-to-host synchronisations (CUDA's sync debug mode) at ω_t = 1.5: per denoising step (a
+    3-step run against a 1-step one) and before the loop."""
     import warnings
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        torch.cuda.set_sync_debug_mode("warn")
-        try:
-            sampling_seconds(pipe, structure, content, null, shape, spec, 2, 1.5, 8)
-        finally:
-            torch.cuda.set_sync_debug_mode("default")
-    return sum("synchroniz" in str(w.message) for w in caught)
+    def count(steps: int) -> int:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                scheduler = pipe.scheduler.__class__.from_config(pipe.scheduler.config)
+                sample(pipe._denoise, scheduler, structure, content, null, steps=steps, content_scale=7.5,
+                       temporal_scale=1.5, window=spec, generator=torch.Generator().manual_seed(1),
+                       latent_shape=shape, max_batch=8)
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        return sum("synchroniz" in str(w.message) for w in caught)
+
+    one, three = count(1), count(3)
+    return (three - one) / 2, one - (three - one) // 2
 
 
 def measure(pipe: Any, width: int, height: int, frames: int, window: int, steps: int, max_batches: list[int],
@@ -163,28 +171,30 @@ def measure(pipe: Any, width: int, height: int, frames: int, window: int, steps:
           f"{achieved / 1e12:.3f} TFLOP/s{share}; windows overlap W/S = {window / spec.stride:.2f}")
 
     if torch.cuda.is_available():
-        print(f"  host syncs in 2 sampling steps (ω_t = 1.5): "
-              f"{host_syncs(pipe, structure, content, null, tuple(latent.shape), spec)}")
+        per_step, before = host_syncs(pipe, structure, content, null, tuple(latent.shape), spec)
+        print(f"  device-to-host syncs (ω_t = 1.5): {per_step:g} per denoising step, {before} before the loop")
 
     # The floor: each step's passes as full batches, no windows (every frame once per pass). Memory
     # per --max-batch at ω_t = 1.5, the costlier guidance; ω_t = 1 at the largest batch only.
     # The plan's own cost: its video passes cover each frame `cover` times (W/S inside the shot), so
-    # the sampler's time over the floor should be `planned`; what lies above it is window overhead.
+    # the sampler's time should be the floor's video passes × cover (+ the image pass when ω_t ≠ 1);
+    # what lies above that is window overhead (small calls, blending, guidance, scheduler).
     cover = describe_plan(frames, spec, steps)["frame_evaluations_per_step"]
+    video_floor, image_floor = (seconds * steps / frames for seconds in
+                                floor_seconds(pipe, latent, structure, content, window))
     for temporal_scale in (1.0, 1.5):
-        floor_per_frame = floor_seconds(pipe, latent, structure, content, window, temporal_scale) * steps / frames
-        planned = cover if temporal_scale == 1.0 else (2 * cover + 1) / 3
+        floor = video_floor + (image_floor if temporal_scale != 1.0 else 0.0)
+        planned = video_floor * cover + (image_floor if temporal_scale != 1.0 else 0.0)
         for max_batch in max_batches if temporal_scale != 1.0 else max_batches[-1:]:
             if torch.cuda.is_available():
                 torch.cuda.reset_peak_memory_stats()
             seconds = sampling_seconds(pipe, structure, content, null, tuple(latent.shape), spec, steps,
-                                       temporal_scale, max_batch)
+                                       temporal_scale, max_batch) / frames
             memory = (f", peak memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
                       if torch.cuda.is_available() else "")
-            print(f"  sampling ω_t = {temporal_scale}, --max-batch {max_batch}: {seconds / frames:.3f} s/frame "
-                  f"({steps} steps; UNet-only floor {floor_per_frame:.3f} s/frame, ratio "
-                  f"{seconds / frames / floor_per_frame:.2f}, the plan's {planned:.2f}: window overhead "
-                  f"{seconds / frames / floor_per_frame / planned - 1:+.0%}){memory}")
+            print(f"  sampling ω_t = {temporal_scale}, --max-batch {max_batch}: {seconds:.3f} s/frame ({steps} "
+                  f"steps; UNet-only floor {floor:.3f} s/frame without overlap, {planned:.3f} with the plan's "
+                  f"W/S = {cover:.2f}: window overhead {seconds / planned - 1:+.0%}){memory}")
 
     # The other models, per frame (structure: the depth through the VAE encoder for gen1-sd15, the
     # ControlNet's input for animatediff-depth).
@@ -201,7 +211,7 @@ def measure(pipe: Any, width: int, height: int, frames: int, window: int, steps:
 
     whole = timed(lambda: edit(steps), warm_up=lambda: edit(1))
     print(f"  whole {frames}-frame shot at ω_t = 1.5: {whole / frames:.3f} s/frame, "
-          f"{whole / frames / (floor_per_frame * planned):.2f}x the UNet-only floor of its window plan")
+          f"{whole / frames / planned:.2f}x the UNet-only floor of its window plan")
 
 
 def main() -> None:

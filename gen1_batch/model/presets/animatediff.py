@@ -105,7 +105,8 @@ def build_tiny_animatediff(names: Iterable[str] | None = None, random_init: bool
 def build_animatediff_depth(names: Iterable[str] | None = None, random_init: bool = False) -> dict[str, Any]:
     """Real edits on public weights: SD 1.5 + the AnimateDiff v1.5.3 motion adapter + the depth
     ControlNet v1.1 + IP-Adapter (SD 1.5, CLIP ViT-H image encoder) + DPT-Hybrid (MiDaS) for depth.
-    Downloads from the Hugging Face hub (or uses its cache)."""
+    Downloads from the Hugging Face hub (or uses its cache); `random_init` builds the same
+    architecture with random weights and no download (benchmarks: the architecture is what costs)."""
     from diffusers import AutoencoderKL, ControlNetModel, MotionAdapter, UNet2DConditionModel, UNetMotionModel
     from huggingface_hub import hf_hub_download
     from safetensors.torch import load_file
@@ -113,9 +114,9 @@ def build_animatediff_depth(names: Iterable[str] | None = None, random_init: boo
 
     from gen1_batch.model.pipeline_motion import IPAdapterWeights
 
-    if random_init:
-        raise ValueError("animatediff-depth is only built from its public weights")
     names = list(names or MOTION_COMPONENTS)
+    if random_init:
+        return _random_animatediff_depth(names)
     loaders: dict[str, Callable[[], Any]] = {
         "vae": lambda: AutoencoderKL.from_pretrained(SD15, subfolder="vae"),
         "unet": lambda: UNetMotionModel.from_unet2d(UNet2DConditionModel.from_pretrained(SD15, subfolder="unet"),
@@ -135,6 +136,51 @@ def build_animatediff_depth(names: Iterable[str] | None = None, random_init: boo
         if hasattr(module, "eval"):
             module.eval()
     return out
+
+
+def _random_animatediff_depth(names: list[str]) -> dict[str, Any]:
+    """animatediff-depth's architecture with random weights, from the public models' configs."""
+    from diffusers import AutoencoderKL, ControlNetModel, MotionAdapter, UNet2DConditionModel, UNetMotionModel
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModel,
+        CLIPVisionConfig,
+        CLIPVisionModelWithProjection,
+        DPTConfig,
+        DPTForDepthEstimation,
+    )
+
+    from gen1_batch.model.pipeline_motion import IPAdapterWeights, ip_hidden_sizes
+    from gen1_batch.model.presets.gen1_sd15 import CLIP_L_TEXT_CONFIG, SD15_UNET_CONFIG, SD15_VAE_CONFIG
+
+    builders: dict[str, Callable[[], Any]] = {
+        "vae": lambda: AutoencoderKL(**SD15_VAE_CONFIG),
+        # MotionAdapter's defaults are the v1.5 layout (4 levels, 2 motion layers a block, 32 frames).
+        "unet": lambda: UNetMotionModel.from_unet2d(UNet2DConditionModel(**SD15_UNET_CONFIG), MotionAdapter()),
+        "controlnet": lambda: ControlNetModel.from_unet(UNet2DConditionModel(**SD15_UNET_CONFIG)),
+        "scheduler": _motion_scheduler,
+        "depth_estimator": lambda: DPTForDepthEstimation(DPTConfig(**DPT_HYBRID_CONFIG)),
+        "image_encoder": lambda: CLIPVisionModelWithProjection(CLIPVisionConfig(**CLIP_H_VISION_CONFIG)),
+        "text_encoder": lambda: CLIPTextModel(CLIPTextConfig(**CLIP_L_TEXT_CONFIG)),
+        "tokenizer": lambda: tiny_tokenizer(CLIP_L_TEXT_CONFIG["max_position_embeddings"]),
+        "ip_adapter": lambda: IPAdapterWeights(
+            image_embed_dim=CLIP_H_VISION_CONFIG["projection_dim"], cross_attention_dim=768,
+            hidden_sizes=ip_hidden_sizes(UNet2DConditionModel(**SD15_UNET_CONFIG))),
+    }
+    out = {name: builders[name]() for name in names}
+    for module in out.values():
+        if hasattr(module, "eval"):
+            module.eval()
+    return out
+
+
+# Architecture configs of the public models only this backend uses, for random-weight builds.
+CLIP_H_VISION_CONFIG = dict(hidden_size=1280, intermediate_size=5120, num_hidden_layers=32, num_attention_heads=16,
+                            image_size=224, patch_size=14, projection_dim=1024)
+DPT_HYBRID_CONFIG = dict(is_hybrid=True, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                         intermediate_size=3072, image_size=384, patch_size=16, backbone_out_indices=[2, 5, 8, 11],
+                         neck_hidden_sizes=[256, 512, 768, 768], reassemble_factors=[1, 1, 1, 0.5],
+                         fusion_hidden_size=256, backbone_featmap_shape=[1, 1024, 24, 24])
 
 
 def _ip_adapter_state(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
