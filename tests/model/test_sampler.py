@@ -63,20 +63,20 @@ def test_the_scheduler_is_stepped_on_host_timesteps_so_the_loop_never_waits_on_t
     from gen1_batch.model.sampler import sample
     from gen1_batch.model.windows import WindowSpec
 
-    class Recording(DDIMScheduler):
-        devices: list = []
+    devices = []
 
+    class Recording(DDIMScheduler):
         def set_timesteps(self, steps, device=None, **kwargs):
-            Recording.devices.append(device)
+            devices.append(device)
             super().set_timesteps(steps, device=device, **kwargs)
 
         def step(self, model_output, timestep, sample, **kwargs):
-            Recording.devices.append(timestep.device)
+            devices.append(timestep.device)
             return super().step(model_output, timestep, sample, **kwargs)
 
     structure = torch.zeros(1, 4, 4, 2, 2, device="meta")  # a device that is not the host, as a GPU
     sample(lambda x, t, c, s, v: x * 0.1, Recording(), structure, torch.zeros(1, 3), torch.zeros(1, 3), steps=3,
            content_scale=5.0, temporal_scale=1.0, window=WindowSpec(length=4, stride=2),
            generator=torch.Generator().manual_seed(0))
-    assert Recording.devices[0] in (None, "cpu", torch.device("cpu"))
-    assert all(d == torch.device("cpu") for d in Recording.devices[1:]) and len(Recording.devices) == 4
+    assert devices[0] in (None, "cpu", torch.device("cpu"))
+    assert all(d == torch.device("cpu") for d in devices[1:]) and len(devices) == 4

@@ -115,9 +115,7 @@ def build_animatediff_depth(names: Iterable[str] | None = None, random_init: boo
     from gen1_batch.model.pipeline_motion import IPAdapterWeights
 
     names = list(names or MOTION_COMPONENTS)
-    if random_init:
-        return _random_animatediff_depth(names)
-    loaders: dict[str, Callable[[], Any]] = {
+    loaders: dict[str, Callable[[], Any]] = _random_builders() if random_init else {
         "vae": lambda: AutoencoderKL.from_pretrained(SD15, subfolder="vae"),
         "unet": lambda: UNetMotionModel.from_unet2d(UNet2DConditionModel.from_pretrained(SD15, subfolder="unet"),
                                                     MotionAdapter.from_pretrained(MOTION_ADAPTER)),
@@ -138,7 +136,7 @@ def build_animatediff_depth(names: Iterable[str] | None = None, random_init: boo
     return out
 
 
-def _random_animatediff_depth(names: list[str]) -> dict[str, Any]:
+def _random_builders() -> dict[str, Callable[[], Any]]:
     """animatediff-depth's architecture with random weights, from the public models' configs."""
     from diffusers import AutoencoderKL, ControlNetModel, MotionAdapter, UNet2DConditionModel, UNetMotionModel
     from transformers import (
@@ -153,7 +151,7 @@ def _random_animatediff_depth(names: list[str]) -> dict[str, Any]:
     from gen1_batch.model.pipeline_motion import IPAdapterWeights, ip_hidden_sizes
     from gen1_batch.model.presets.gen1_sd15 import CLIP_L_TEXT_CONFIG, SD15_UNET_CONFIG, SD15_VAE_CONFIG
 
-    builders: dict[str, Callable[[], Any]] = {
+    return {
         "vae": lambda: AutoencoderKL(**SD15_VAE_CONFIG),
         # MotionAdapter's defaults are the v1.5 layout (4 levels, 2 motion layers a block, 32 frames).
         "unet": lambda: UNetMotionModel.from_unet2d(UNet2DConditionModel(**SD15_UNET_CONFIG), MotionAdapter()),
@@ -167,11 +165,6 @@ def _random_animatediff_depth(names: list[str]) -> dict[str, Any]:
             image_embed_dim=CLIP_H_VISION_CONFIG["projection_dim"], cross_attention_dim=768,
             hidden_sizes=ip_hidden_sizes(UNet2DConditionModel(**SD15_UNET_CONFIG))),
     }
-    out = {name: builders[name]() for name in names}
-    for module in out.values():
-        if hasattr(module, "eval"):
-            module.eval()
-    return out
 
 
 # Architecture configs of the public models only this backend uses, for random-weight builds.
