@@ -190,12 +190,14 @@ def device_and_dtype(device: str | None = None, dtype: str | None = None):
 def compile_denoiser(pipe: Any) -> None:
     """torch.compile the pipeline's UNet in place (channels-last on a GPU first: convolutions' fast
     layout). The first call of each new shape pays the compile time; outputs match eager to
-    floating-point tolerance, not bit for bit."""
+    floating-point tolerance, not bit for bit. For the Gen-1 UNet only its image UNet (the temporal
+    layers inside) is compiled: the per-clip video flags are read in eager code around it, which
+    would otherwise break the graph and compile again for every batch of flags."""
     import torch
 
     if pipe.unet.device.type == "cuda":
         pipe.unet.to(memory_format=torch.channels_last)
-    pipe.unet.compile()
+    getattr(pipe.unet, "spatial", pipe.unet).compile()
 
 
 def load_pipeline(spec: str | ModelRef, names: list[str] | tuple[str, ...] | None = None, device: str | None = None,

@@ -31,16 +31,24 @@ from diffusers.utils import BaseOutput
 
 
 class _FrameContext:
-    """What the temporal layers need to know during one forward: frames per clip, video clips."""
+    """What the temporal layers need to know during one forward: frames per clip and which clips are
+    video. Kept as a mode ("off", "all", "some") rather than a flag per clip, so torch.compile guards
+    on one string, not on every clip's flag: a new batch size does not compile again."""
 
     def __init__(self) -> None:
         self.num_frames = 1
-        # One bool per clip, on the host: the temporal layers decide without a device sync. None
-        # outside a forward.
-        self.video: tuple[bool, ...] | None = None
+        self.mode = "off"  # outside a forward, or no clip in video mode
+        self.chosen: tuple[int, ...] = ()  # the video clips when mode is "some"
 
-    def active(self) -> bool:
-        return self.video is not None and self.num_frames > 1 and any(self.video)
+    def set(self, num_frames: int, video: tuple[bool, ...]) -> None:
+        chosen = tuple(i for i, v in enumerate(video) if v)
+        self.num_frames, self.chosen = num_frames, ()
+        if num_frames == 1 or not chosen:
+            self.mode = "off"
+        elif len(chosen) == len(video):
+            self.mode = "all"
+        else:
+            self.mode, self.chosen = "some", chosen
 
 
 class _TemporalLayer(nn.Module):
@@ -55,13 +63,13 @@ class _TemporalLayer(nn.Module):
 
     def run_on_video(self, x: torch.Tensor) -> torch.Tensor:
         ctx = self._context[0]
-        if not ctx.active():
+        if ctx.mode == "off":
             return x
         f = ctx.num_frames
         clips = x.unflatten(0, (-1, f))
-        if all(ctx.video):
+        if ctx.mode == "all":
             return self.temporal(clips, f).flatten(0, 1)
-        chosen = [i for i, v in enumerate(ctx.video) if v]
+        chosen = list(ctx.chosen)
         out = clips.clone()
         out[chosen] = self.temporal(clips[chosen], f)
         return out.flatten(0, 1)
@@ -195,7 +203,7 @@ class Gen1UNet(ModelMixin, ConfigMixin):
         timestep = torch.as_tensor(timestep, device=sample.device).reshape(-1).expand(b)
 
         x = torch.cat([sample, structure], dim=1).transpose(1, 2).flatten(0, 1)  # (b·f)×c×h×w
-        self._frames.num_frames, self._frames.video = f, video
+        self._frames.set(f, video)
         try:
             out = self.spatial(
                 x,
@@ -207,6 +215,6 @@ class Gen1UNet(ModelMixin, ConfigMixin):
             # With gradient checkpointing the temporal layers run again in the backward pass and need
             # the clips' frames and modes then too: the context stays until the next forward.
             if not (torch.is_grad_enabled() and self.is_gradient_checkpointing):
-                self._frames.video = None
+                self._frames.set(1, ())
         out = out.unflatten(0, (b, f)).transpose(1, 2)
         return Gen1UNetOutput(sample=out) if return_dict else (out,)

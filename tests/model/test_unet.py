@@ -118,3 +118,24 @@ def test_gradient_checkpointing_gives_the_gradients_of_the_plain_backward_pass_i
     assert any(n.startswith("temporal_") for n in plain)
     for name in plain:
         torch.testing.assert_close(checkpointed[name], plain[name], msg=name)
+
+
+def test_a_compiled_image_unet_is_traced_once_per_mode_not_once_per_batch_of_flags():
+    """`gen1 run --compile` compiles the image UNet with the temporal layers inside; the per-clip
+    flags become one mode, so new batch sizes and flag tuples of the same mode reuse the graph."""
+    from torch._dynamo.testing import CompileCounter
+
+    torch._dynamo.reset()
+    model = Gen1UNet.from_unet2d(UNet2DConditionModel(**{**TINY_CONFIGS["unet"], "in_channels": 4}),
+                                 temporal_head_dim=8).eval()
+    counter = CompileCounter()
+    model.spatial.compile(backend=counter)
+    g = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for clips, video in ((2, True), (3, True), (5, True), (4, False), (7, False), (2, True)):
+            x = torch.randn(clips, 4, 4, 8, 8, generator=g)
+            model(x, 10, torch.randn(clips, 32, generator=g), torch.randn(clips, 4, 4, 8, 8, generator=g),
+                  video=torch.full((clips,), video))
+    # first shapes, then one dynamic-batch graph for each mode: no graph per batch size or flag tuple
+    assert counter.frame_count <= 4
+    torch._dynamo.reset()
