@@ -4,11 +4,11 @@ model edits them for real, each in a form a studio sends (rates, sizes, a ProRes
 
     python -m gen1_batch.toy.example manifests/media
 
-street.mp4   160×96 at 24000/1001, 48 frames       sh010: a text prompt, t_s = 2
-courtyard.mp4 128×128 at 25, 36 frames             sh020: a reference image (look.png), ω_t = 1.5, ProRes
-dolly.mp4    192×108 at 30000/1001, 60 frames      sh030: frames 10–45, a negative prompt, seed 42
-plate/plate.1001–1012.exr  96×64 at 24, ACEScg     sh040: frames 1003–1010, EXR out
-look.png     the courtyard's shapes in other materials, 16 frames after its clip: sh020's reference
+street.mp4    128×128 at 24000/1001, 48 frames     sh010: a text prompt, t_s = 1
+courtyard.mp4 96×96 at 25, 36 frames               sh020: a reference image (look.png), t_s = 4, ω_t = 1.5, ProRes
+dolly.mp4     160×160 at 30000/1001, 60 frames     sh030: frames 10–45, seed 42
+plate/plate.1001–1012.exr  64×64 at 24, ACEScg     sh040: frames 1003–1010, EXR out
+look.png      the courtyard's shapes in other materials, 16 frames after its clip: sh020's reference
 
 The prompts of example.jsonl are captions of the same scenes in other materials (printed here).
 """
