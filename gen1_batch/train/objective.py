@@ -143,16 +143,39 @@ def autoencoder_loss(reconstruction: torch.Tensor, pixels: torch.Tensor, mean: t
     return (reconstruction - pixels).abs().mean() + kl_weight * kl
 
 
+def _standardised(depth: torch.Tensor) -> torch.Tensor:
+    """Each sample (first dim) to zero mean and unit deviation over its pixels."""
+    flat = depth.flatten(1).float()
+    flat = (flat - flat.mean(1, keepdim=True)) / flat.std(1, keepdim=True).clamp_min(1e-6)
+    return flat.view_as(depth)
+
+
 def scale_shift_invariant_mse(prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """A loss for relative depth, blind to each sample's (first dim) scale and shift but not to its
     sign: both standardised (zero mean, unit deviation), then their mean squared difference. (A
     least-squares fitted scale, as in MiDaS, may come out negative, and a network trained with it
     can learn depth upside down, far = high: the first toy stack's did.)"""
-    def standardised(x: torch.Tensor) -> torch.Tensor:
-        x = x.flatten(1).float()
-        return (x - x.mean(1, keepdim=True)) / x.std(1, keepdim=True).clamp_min(1e-6)
+    return (_standardised(prediction) - _standardised(target)).pow(2).mean()
 
-    return (standardised(prediction) - standardised(target)).pow(2).mean()
+
+def gradient_matching_loss(prediction: torch.Tensor, target: torch.Tensor, scales: int = 4) -> torch.Tensor:
+    """MiDaS's multi-scale gradient matching (Ranftl et al. 2020) on n×h×w maps: the standardised
+    difference should be flat, at every 2^k-th pixel for k < `scales`. An object's edges are few
+    pixels of the MSE but all of this term: without it a toy estimator learned the floor's gradient
+    and blurred the objects standing on it."""
+    residual = _standardised(prediction) - _standardised(target)
+    loss = residual.new_zeros(())
+    for k in range(scales):
+        r = residual[:, :: 2**k, :: 2**k]
+        if min(r.shape[-2:]) > 1:
+            loss = loss + r.diff(dim=-1).abs().mean() + r.diff(dim=-2).abs().mean()
+    return loss
+
+
+def depth_loss(prediction: torch.Tensor, target: torch.Tensor, gradient_weight: float = 0.5) -> torch.Tensor:
+    """The depth estimator's loss: scale-and-shift-invariant MSE plus MiDaS's gradient matching
+    at its weight (α = 0.5 in the paper)."""
+    return scale_shift_invariant_mse(prediction, target) + gradient_weight * gradient_matching_loss(prediction, target)
 
 
 def contrastive_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor,

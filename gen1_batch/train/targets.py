@@ -25,9 +25,9 @@ from gen1_batch.train.objective import (
     autoencoder_loss,
     content_of,
     contrastive_loss,
+    depth_loss,
     noise_like,
     noisy_and_target,
-    scale_shift_invariant_mse,
 )
 
 
@@ -236,12 +236,12 @@ class DepthObjective(nn.Module):
     def forward(self, pixel_values: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
         predicted = self.depth_estimator(pixel_values=pixel_values).predicted_depth
         predicted = F.interpolate(predicted[:, None], size=truth.shape[-2:], mode="bilinear", align_corners=False)
-        return scale_shift_invariant_mse(predicted[:, 0], truth)
+        return depth_loss(predicted[:, 0], truth)
 
 
 class DepthTarget(Target):
     name = "depth_estimator"
-    description = "the DPT depth estimator, on exact depth (inverse, near = high), up to scale and shift"
+    description = "the DPT depth estimator, on exact depth (inverse, near = high), up to scale and shift, edges matched"
     trains = ("depth_estimator",)
     reads_depth_truth = needs_depth_truth = True
 

@@ -8,7 +8,9 @@ from gen1_batch.train.objective import (
     content_of,
     contrastive_loss,
     crop_and_flip,
+    depth_loss,
     draw,
+    gradient_matching_loss,
     is_image_step,
     noise_like,
     noisy_and_target,
@@ -70,6 +72,25 @@ def test_the_depth_loss_ignores_scale_and_shift_but_not_shape_or_sign():
     assert scale_shift_invariant_mse(3 * target + 5, target) < 1e-10
     assert scale_shift_invariant_mse(target.flip(-1), target) > 0.01
     assert scale_shift_invariant_mse(-target, target) > 3  # far = high is wrong, not equivalent
+
+
+def test_the_depth_loss_asks_for_sharp_object_edges_not_only_a_low_mse():
+    """A depth map with the box on the floor blurred scores as well under MSE alone as a sharp map
+    of a slightly tilted floor; with MiDaS's gradient matching the blurred edges cost more, so the
+    estimator learns where objects stand, not just the floor's gradient."""
+    rows = torch.linspace(0, 1, 32)[:, None].expand(32, 32)
+    cols = torch.linspace(0, 1, 32)[None, :].expand(32, 32)
+    truth = rows.clone()
+    truth[10:16, 12:18] = 0.9  # a near box (near = high) against the floor's far rows
+    truth = truth[None]
+    blurred = torch.nn.functional.avg_pool2d(truth[None], 5, 1, 2, count_include_pad=False)[0]
+    tilt = 0.0
+    while scale_shift_invariant_mse(truth + tilt * cols, truth) < scale_shift_invariant_mse(blurred, truth):
+        tilt += 0.005
+    tilted = truth + tilt * cols
+    assert depth_loss(blurred, truth) > 1.5 * depth_loss(tilted, truth)
+    assert gradient_matching_loss(3 * truth + 1, truth) < 1e-5  # blind to scale and shift too
+    assert gradient_matching_loss(-truth, truth) > 0.1  # and not to the sign
 
 
 def test_the_contrastive_loss_is_low_for_matching_pairs_and_ignores_equal_captions():

@@ -70,6 +70,17 @@ def unit_prior(prior: Any) -> Any:
     return prior
 
 
+def live_depth_head(depth_estimator: Any) -> Any:
+    """DPT's head ends in a ReLU and, at random init, outputs about 0 everywhere (at most 2e-7 for the
+    toy's): one step of a scale-invariant loss can push it below zero for good, a constant map that
+    learns nothing (the edge-matching depth loss did, at its first step). A positive last bias starts
+    every pixel on the ReLU's live side."""
+    import torch
+
+    torch.nn.init.constant_(depth_estimator.head.head[-2].bias, 1.0)
+    return depth_estimator
+
+
 def load_toy(names: Iterable[str] | None = None, random_init: bool = False) -> dict[str, Any]:
     """The trained toy stack from the shipped folder (random_init: the same architecture untrained)."""
     from gen1_batch.model.folder import load_folder_components
@@ -98,7 +109,7 @@ def build_toy(names: Iterable[str] | None = None, random_init: bool = True) -> d
         "vae": lambda: AutoencoderKL(**c["vae"]),
         "unet": lambda: Gen1UNet(dict(c["unet"]), structure_channels=4, temporal_head_dim=16, max_frames=32),
         "scheduler": lambda: DDIMScheduler(**c["scheduler"]),
-        "depth_estimator": lambda: DPTForDepthEstimation(DPTConfig(**c["depth_estimator"])),
+        "depth_estimator": lambda: live_depth_head(DPTForDepthEstimation(DPTConfig(**c["depth_estimator"]))),
         "image_encoder": lambda: CLIPVisionModelWithProjection(CLIPVisionConfig(**c["image_encoder"])),
         "text_encoder": lambda: CLIPTextModelWithProjection(tiny_text_config(tokenizer, c["text_encoder"])),
         "tokenizer": lambda: tokenizer,
