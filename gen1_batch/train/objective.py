@@ -160,8 +160,8 @@ def scale_shift_invariant_mse(prediction: torch.Tensor, target: torch.Tensor) ->
 
 def gradient_matching_loss(prediction: torch.Tensor, target: torch.Tensor, scales: int = 4) -> torch.Tensor:
     """MiDaS's multi-scale gradient matching (Ranftl et al. 2020) on n×h×w maps: the standardised
-    difference should be flat, at every 2^k-th pixel for k < `scales`. An object's edges are few
-    pixels of the MSE but all of this term: without it a toy estimator learned the floor's gradient
+    difference should be flat, at every 2^k-th pixel for k < `scales`. An object's edges are a few
+    pixels of the MSE but much of this term: without it a toy estimator learned the floor's gradient
     and blurred the objects standing on it."""
     residual = _standardised(prediction) - _standardised(target)
     loss = residual.new_zeros(())
