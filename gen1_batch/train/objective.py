@@ -163,7 +163,10 @@ def gradient_matching_loss(prediction: torch.Tensor, target: torch.Tensor, scale
     difference should be flat, at every 2^k-th pixel for k < `scales`. An object's edges are a few
     pixels of the MSE but much of this term: without it a toy estimator learned the floor's gradient
     and blurred the objects standing on it."""
-    residual = _standardised(prediction) - _standardised(target)
+    return _gradient_matching(_standardised(prediction) - _standardised(target), scales)
+
+
+def _gradient_matching(residual: torch.Tensor, scales: int = 4) -> torch.Tensor:
     loss = residual.new_zeros(())
     for k in range(scales):
         r = residual[:, :: 2**k, :: 2**k]
@@ -174,8 +177,9 @@ def gradient_matching_loss(prediction: torch.Tensor, target: torch.Tensor, scale
 
 def depth_loss(prediction: torch.Tensor, target: torch.Tensor, gradient_weight: float = 0.5) -> torch.Tensor:
     """The depth estimator's loss: scale-and-shift-invariant MSE plus MiDaS's gradient matching
-    at its weight (α = 0.5 in the paper)."""
-    return scale_shift_invariant_mse(prediction, target) + gradient_weight * gradient_matching_loss(prediction, target)
+    at its weight (α = 0.5 in the paper), both on one standardised difference."""
+    residual = _standardised(prediction) - _standardised(target)
+    return residual.pow(2).mean() + gradient_weight * _gradient_matching(residual)
 
 
 def contrastive_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale: torch.Tensor,
