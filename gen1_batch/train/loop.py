@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gen1_batch.train.objective import IMAGE, ema_update, learning_rate
+from gen1_batch.train.objective import IMAGE, ema_decay, ema_update, learning_rate
 from gen1_batch.train.preprocess import SamplePlan
 
 STATE_FILE = "train_state.pt"
@@ -124,9 +124,14 @@ def train_loop(config_dict: dict[str, Any]) -> None:
             state = torch.load(os.path.join(folder, STATE_FILE), map_location="cpu", weights_only=True)
         load_trainable(module, state["trainable"])
         optimizer.load_state_dict(state["optimizer"])
+        start = state["step"]
+        if ema and not state["ema"]:  # saved before the recipe kept an EMA
+            if start > recipe.ema_start:
+                raise RuntimeError(f"the checkpoint at step {start} holds no EMA weights; begin the EMA there "
+                                   f"(ema_start = {start} or later)")
+            state["ema"] = [p.detach() for p in params]  # not begun yet: the EMA equals the weights
         for e, saved in zip(ema, state["ema"], strict=True):
             e.copy_(saved)
-        start = state["step"]
 
     module.to(device)
     ema = [e.to(device) for e in ema]
@@ -162,7 +167,7 @@ def train_loop(config_dict: dict[str, Any]) -> None:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         if ema:
-            ema_update(ema, params, recipe.ema_decay)
+            ema_update(ema, params, ema_decay(recipe.ema_decay, step, recipe.ema_start))
 
         totals = torch.tensor([loss.item() * len(samples), len(samples), len(errors)], dtype=torch.float64)
         dist.all_reduce(totals)

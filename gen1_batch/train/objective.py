@@ -126,6 +126,11 @@ def learning_rate(base: float, step: int, warmup: int) -> float:
     return base * min(1.0, (step + 1) / warmup) if warmup > 0 else base
 
 
+def ema_decay(decay: float, step: int, start: int) -> float:
+    """The EMA's decay at `step`: 0 before `start` (it follows the weights), then `decay`."""
+    return decay if step >= start else 0.0
+
+
 @torch.no_grad()
 def ema_update(ema: list[torch.Tensor], params: list[torch.Tensor], decay: float) -> None:
     """ema ← decay·ema + (1 − decay)·θ."""

@@ -51,6 +51,7 @@ class Recipe:
     warmup_steps: int = 0
     grad_clip: float = 1.0
     ema_decay: float = 0.0  # 0: no EMA weights
+    ema_start: int = 0  # the EMA equals the weights until this step, then averages (diffusers' update_after_step)
     lora_rank: int = 0  # >0: train LoRA adapters on the groups' linear layers (merged into the output)
     seed: int = 0
     checkpoint_every: int = 500
@@ -167,5 +168,7 @@ def check_recipe(recipe: Recipe) -> None:
         problems.append(f"data.structure must be 'uniform', 'none' or 0..{MAX_STRUCTURE_LEVEL}, got {d.structure!r}")
     if not 0 <= recipe.ema_decay < 1:
         problems.append("ema_decay must be from 0 (off) to below 1")
+    if not 0 <= recipe.ema_start < recipe.steps:
+        problems.append("ema_start must be from 0 to below steps")
     if problems:
         raise RecipeError(f"{src}: " + "; ".join(problems))

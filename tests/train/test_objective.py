@@ -10,6 +10,8 @@ from gen1_batch.train.objective import (
     crop_and_flip,
     depth_loss,
     draw,
+    ema_decay,
+    ema_update,
     gradient_matching_loss,
     is_image_step,
     noise_like,
@@ -116,3 +118,11 @@ def test_the_prior_learns_the_clean_embedding():
     _, target = noisy_and_target(clean, noise, torch.tensor([0, 500, 999]), torch.linspace(0.99, 0.01, 1000),
                                  "sample")
     assert torch.equal(target, clean)
+
+
+def test_the_ema_follows_the_weights_until_its_start_step_then_averages():
+    ema, weights = [torch.zeros(3)], [torch.ones(3)]
+    ema_update(ema, weights, ema_decay(0.9, step=4, start=5))
+    assert torch.equal(ema[0], weights[0])
+    ema_update(ema, [torch.full((3,), 3.0)], ema_decay(0.9, step=5, start=5))
+    assert torch.allclose(ema[0], torch.full((3,), 0.9 * 1 + 0.1 * 3))

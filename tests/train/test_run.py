@@ -38,10 +38,10 @@ def data(tmp_path_factory):
     return root
 
 
-def run(output, manifest, steps, checkpoint_every=2, **data_changes):
+def run(output, manifest, steps, checkpoint_every=2, recipe_changes=None, **data_changes):
     tiny = load_recipe("tiny")
     overrides = {"checkpoint_every": checkpoint_every, "validate_every": 0,
-                 "data": dataclasses.replace(tiny.data, **data_changes)}
+                 "data": dataclasses.replace(tiny.data, **data_changes), **(recipe_changes or {})}
     return train(TrainOptions(recipe="tiny", data=manifest, output=str(output), steps=steps, workers=2,
                               overrides=overrides), say=lambda line: None)
 
@@ -50,10 +50,15 @@ def events(output):
     return [json.loads(line) for line in (output / "metrics.jsonl").read_text().splitlines()]
 
 
-def final_weights(output):
+def final_state(output):
     step, checkpoint = latest_checkpoint(str(output))
     with checkpoint.as_directory() as folder:
-        return step, torch.load(os.path.join(folder, STATE_FILE), weights_only=True)["trainable"]
+        return step, torch.load(os.path.join(folder, STATE_FILE), weights_only=True)
+
+
+def final_weights(output):
+    step, state = final_state(output)
+    return step, state["trainable"]
 
 
 def kill_a_training_worker_after_checkpoint(metrics, step, killed):
@@ -133,6 +138,20 @@ def test_a_stopped_run_continued_with_a_killed_worker_ends_with_the_weights_of_a
     gen1("run", shots, "--model", whole["model"], "--output", str(tmp_path / "out"), check=0)
     report = json.loads((tmp_path / "out" / "sh010" / "report.json").read_text())
     assert report["status"] == "succeeded" and report["model"]["weights"] == "partly random"
+
+
+def test_an_ema_begun_at_a_checkpoint_saved_without_one_ends_as_if_the_run_had_kept_it_from_the_start(
+        local_ray, data, tmp_path):
+    manifest = write_manifest(tmp_path / "t.jsonl", [{"video": str(data / "clip0.mp4")}])
+    ema = {"ema_decay": 0.5, "ema_start": 2}
+    run(tmp_path / "whole", manifest, 4, recipe_changes=ema)
+    run(tmp_path / "late", manifest, 2)  # a run made before its recipe kept an EMA
+    run(tmp_path / "late", manifest, 4, recipe_changes=ema)
+    (_, whole), (_, late) = final_state(tmp_path / "whole"), final_state(tmp_path / "late")
+    assert len(late["ema"]) == len(whole["ema"]) > 0
+    assert all(torch.equal(a, b) for a, b in zip(late["ema"], whole["ema"], strict=True))
+    trained = [p for p in whole["trainable"].values() if p.is_floating_point()]
+    assert not all(torch.equal(e, p) for e, p in zip(whole["ema"], trained, strict=True))  # it did average
 
 
 def test_the_autoencoder_recipe_trains_only_the_autoencoder_and_sets_its_scaling_from_data(local_ray, tmp_path):
