@@ -10,7 +10,11 @@ caption of the same shapes in those materials (text, through the prior) or a sti
   scale and shift fitted) at t_s = 0, 1, 3, 5, 7, and at t_s = 0 with the structure input zeroed;
   the estimator on the source itself is its own floor;
 * material share: the share of surfaces (objects, floor, background) whose colour and pattern,
-  measured inside the exact masks without any CLIP, are the wanted ones; chance beside it;
+  measured inside the exact masks without any CLIP, are the wanted ones, and the wanted colour's
+  share split by surface; chance beside it; the same with the source's own middle frame as the
+  content (its own materials wanted: the UNet alone, without the prior or another look); and
+  whether the content embedding carries each surface's colour at all (the prior's embedding of a
+  caption against the CLIP embeddings of its still and of the still with that surface recoloured);
 * frame consistency (CLIP, the report's metric) and flicker (mean change in the pixels static in
   the source) at ω_t = 0, 1, 1.5, on the same scenes with the camera held still;
 * prompt consistency (CLIP) at ω = 1, 3, 7.5;
@@ -40,7 +44,7 @@ from gen1_batch.shot import DEFAULTS
 from gen1_batch.toy.dataset import REFERENCE_FRAME_GAP, target_materials
 from gen1_batch.toy.measures import MaterialScore, flicker, material_share, static_pixels, structure_error
 from gen1_batch.toy.render import Render, render, render_image
-from gen1_batch.toy.world import Scene, random_scene, seeds
+from gen1_batch.toy.world import COLOURS, Material, Scene, random_scene, seeds
 
 STRUCTURE_LEVELS = (0, 1, 3, 5, 7)
 TEMPORAL_SCALES = (0.0, 1.0, 1.5)
@@ -84,8 +88,8 @@ class Editor:
             start = time.perf_counter()
             pipe = self.pipe
             depth = pipe.estimate_depth(shot.source.frames)
-            content = pipe.encode_content(shot.target.caption if by == "text" else None,
-                                          shot.reference if by == "image" else None, seed=index)
+            image = {"image": shot.reference, "own": shot.source.frames[len(shot.source.frames) // 2]}.get(by)
+            content = pipe.encode_content(shot.target.caption if by == "text" else None, image, seed=index)
             with structure_zeroed(pipe) if zeroed else _nothing():
                 frames, _ = pipe.generate(depth, content, structure=structure, content_scale=content_scale,
                                           temporal_scale=temporal_scale, steps=self.steps, seed=index)
@@ -110,6 +114,40 @@ def make_shots(count: int, frames: int, size: int, still_camera: bool) -> list[S
     return shots
 
 
+def surfaces_of(scene: Scene, kind: str) -> list[int]:
+    """The mask labels of one kind of surface: "objects", "floor" or "background"."""
+    names = scene.surface_names
+    return list(range(len(scene.objects))) if kind == "objects" else [names.index(kind, len(scene.objects))]
+
+
+def recoloured(scene: Scene, label: int) -> Scene:
+    """The scene with surface `label` in a colour no surface of it has (its pattern kept)."""
+    materials = list(scene.materials)
+    unused = next(c for c in COLOURS if c not in {m.colour for m in materials})
+    materials[label] = Material(unused, materials[label].pattern)
+    return scene.with_materials(materials)
+
+
+def told_apart(pipe, scenes: list[Scene], size: int) -> dict[str, float]:
+    """Per kind of surface, the share of scenes where the prior's embedding of the caption is nearer
+    (cosine) to the CLIP embedding of the scene's still than to that of the still with one surface of
+    that kind (the first object) recoloured: whether the content embedding carries that colour at
+    all, before any UNet. Chance 0.5."""
+    def unit(x: np.ndarray) -> np.ndarray:
+        return x / np.linalg.norm(x)
+
+    shares = {}
+    for kind in ("objects", "floor", "background"):
+        hits = []
+        for scene in scenes:
+            other = recoloured(scene, surfaces_of(scene, kind)[0])
+            own, away = (unit(pipe.embed_frames(render_image(x, size, size)[None])[0]) for x in (scene, other))
+            wanted = unit(pipe.encode_content(scene.caption)["content"])
+            hits.append(float(wanted @ own > wanted @ away))
+        shares[kind] = float(np.mean(hits))
+    return shares
+
+
 def seam_change(frames: np.ndarray, stride: int) -> tuple[float, float]:
     """Mean absolute change (0-255) between consecutive frames where the second starts a window of
     the fixed grid, and everywhere else."""
@@ -130,6 +168,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
+    parser.add_argument("--told-apart", type=int, default=20, help="held-out scenes for the embedding's colour test")
     parser.add_argument("--long-frames", type=int, default=300, help="the long shot's frames (0: skip it)")
     a = parser.parse_args()
     torch.manual_seed(0)
@@ -148,14 +187,32 @@ def main() -> None:
         structure_row(f"t_s = {level}", lambda i, s, level=level: edit(i, s, "text", structure=level))
     structure_row("t_s = 0, structure input zeroed", lambda i, s: edit(i, s, "text", structure=0, zeroed=True))
 
-    for by, name in (("image", "reference image"), ("text", "text, through the prior")):
-        scores = [material_share(edit(i, s, by), s.source.masks, s.target.materials) for i, s in enumerate(shots)]
+    c = MaterialScore
+    setting = f"t_s = {DEFAULTS['structure']}, ω = {DEFAULTS['content_scale']}"
+    for by, name in (("image", "reference image"), ("text", "text, through the prior"),
+                     ("own", "the source's own middle frame: the UNet alone")):
+        def wanted(s: Shot, by: str = by) -> tuple:
+            return s.scene.materials if by == "own" else s.target.materials
+
+        scores = [material_share(edit(i, s, by), s.source.masks, wanted(s)) for i, s in enumerate(shots)]
         kept = [x for x in scores if x.surfaces]
-        c = MaterialScore
-        rows.append((f"material share ↑ ({name})", f"t_s = {DEFAULTS['structure']}, ω = {DEFAULTS['content_scale']}",
+        rows.append((f"material share ↑ ({name})", setting,
                      f"{mean([x.material for x in kept]):.3f} (colour {mean([x.colour for x in kept]):.3f}, "
                      f"pattern {mean([x.pattern for x in kept]):.3f}; {sum(x.surfaces for x in kept)} surfaces)",
                      f"{c.chance_material:.3f} (colour {c.chance_colour:.3f}, pattern {c.chance_pattern:.3f})"))
+        by_kind = []
+        for kind in ("objects", "floor", "background"):
+            part = [material_share(edit(i, s, by), s.source.masks, wanted(s), surfaces_of(s.scene, kind))
+                    for i, s in enumerate(shots)]
+            part = [x for x in part if x.surfaces]
+            by_kind.append(f"{kind} {mean([x.colour for x in part]):.2f} ({sum(x.surfaces for x in part)})")
+        rows.append((f"colour share by surface ↑ ({name})", setting, " / ".join(by_kind),
+                     f"{c.chance_colour:.3f}"))
+    apart = told_apart(pipe, [random_scene(seed) for seed in seeds(a.told_apart, held_out=True)], a.size)
+    rows.append(("content embedding carries the colour ↑", "the prior's embedding of the caption nearer "
+                 "its still than the still with that surface recoloured",
+                 " / ".join(f"{kind} {share:.2f}" for kind, share in apart.items()) + f" ({a.told_apart} scenes)",
+                 "0.5"))
     source_materials = mean([material_share(s.source.frames, s.source.masks, s.scene.materials).material
                              for s in shots])
     rows.append(("material share ↑ (the source against its own materials)", "", f"{source_materials:.3f}", ""))

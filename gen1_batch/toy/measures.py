@@ -13,6 +13,7 @@ Pure numpy functions of frames, masks and scenes: no model, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,10 +136,13 @@ class MaterialScore:
     chance_pattern = 1 / len(PATTERNS)
 
 
-def material_share(frames: np.ndarray, masks: np.ndarray, wanted: tuple[Material, ...]) -> MaterialScore:
-    """How many surfaces show their wanted material (one per mask label), as shares of those judged."""
+def material_share(frames: np.ndarray, masks: np.ndarray, wanted: tuple[Material, ...],
+                   labels: Iterable[int] | None = None) -> MaterialScore:
+    """How many surfaces show their wanted material (one per mask label), as shares of those judged;
+    `labels`: only those surfaces (e.g. the objects), all by default."""
     shown = shown_materials(frames, masks, len(wanted))
-    pairs = [(s, w) for s, w in zip(shown, wanted, strict=True) if s is not None]
+    pairs = [(shown[k], wanted[k]) for k in (range(len(wanted)) if labels is None else labels)
+             if shown[k] is not None]
     if not pairs:
         return MaterialScore(0, float("nan"), float("nan"), float("nan"))
     return MaterialScore(len(pairs), float(np.mean([s == w for s, w in pairs])),
