@@ -136,16 +136,16 @@ def told_apart(pipe, scenes: list[Scene], size: int) -> dict[str, float]:
     def unit(x: np.ndarray) -> np.ndarray:
         return x / np.linalg.norm(x)
 
-    shares = {}
-    for kind in ("objects", "floor", "background"):
-        hits = []
-        for scene in scenes:
-            other = recoloured(scene, surfaces_of(scene, kind)[0])
-            own, away = (unit(pipe.embed_frames(render_image(x, size, size)[None])[0]) for x in (scene, other))
-            wanted = unit(pipe.encode_content(scene.caption)["content"])
-            hits.append(float(wanted @ own > wanted @ away))
-        shares[kind] = float(np.mean(hits))
-    return shares
+    def still(scene: Scene) -> np.ndarray:
+        return unit(pipe.embed_frames(render_image(scene, size, size)[None])[0])
+
+    hits: dict[str, list[bool]] = {"objects": [], "floor": [], "background": []}
+    for scene in scenes:
+        wanted, own = unit(pipe.encode_content(scene.caption)["content"]), still(scene)
+        for kind, found in hits.items():
+            away = still(recoloured(scene, surfaces_of(scene, kind)[0]))
+            found.append(bool(wanted @ own > wanted @ away))
+    return {kind: float(np.mean(found)) for kind, found in hits.items()}
 
 
 def seam_change(frames: np.ndarray, stride: int) -> tuple[float, float]:

@@ -60,7 +60,7 @@ def test_nothing_is_static_under_a_moving_camera_and_moving_objects_are_left_out
 def test_a_share_over_some_surfaces_judges_only_those():
     scene, rendered = SCENES[0], RENDERS[0]
     objects = range(len(scene.objects))
-    recoloured = [m for m in scene.materials]
+    recoloured = list(scene.materials)
     for k in objects:  # every object asked for the wall's colour, which no object shows
         recoloured[k] = scene.materials[-1]
     floor_and_wall = material_share(rendered.frames, rendered.masks, tuple(recoloured), [len(recoloured) - 2,
