@@ -149,6 +149,17 @@ class VideoEditPipeline(DiffusionPipeline):
                 self.vae.disable_tiling()
 
     @torch.no_grad()
+    def encode_frames(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 f×h×w×3 frames to 1×c×f×h'×w' latents (the autoencoder's mode, scaled), a few frames per
+        call: what the UNet is trained on, and the inverse of decode_latents."""
+        self._require("vae")
+        batch = self.settings["vae_batch"]
+        with self.vae_tiles(*frames.shape[1:3]):
+            latents = [self.vae.encode(from_uint8(as_tensor(frames[i: i + batch]).to(self.vae.device)).to(
+                self.vae.dtype)).latent_dist.mode() for i in range(0, len(frames), batch)]
+        return (torch.cat(latents) * self.vae.config.scaling_factor).transpose(0, 1)[None]
+
+    @torch.no_grad()
     def decode_latents(self, latents: torch.Tensor) -> np.ndarray:
         """1×c×f×h×w latents to uint8 f×h×w×3 frames, a few frames per autoencoder call."""
         self._require("vae")

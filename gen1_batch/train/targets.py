@@ -109,13 +109,7 @@ class UNetTarget(Target):
         return ("vae", "image_encoder", *(("depth_estimator",) if self.uses_depth else ()))
 
     def sample(self, pipe: Any, frames: np.ndarray, truth: np.ndarray | None, d: Draw) -> dict[str, np.ndarray]:
-        from gen1_batch.model.base import as_tensor, from_uint8
-
-        with torch.no_grad():
-            x = from_uint8(as_tensor(frames).to(pipe.vae.device))
-            batch = pipe.settings["vae_batch"]
-            latents = torch.cat([pipe.vae.encode(x[i: i + batch]).latent_dist.mode() for i in range(0, len(x), batch)])
-            latents = (latents * pipe.vae.config.scaling_factor).transpose(0, 1).float().cpu().numpy()  # c×f×h×w
+        latents = pipe.encode_frames(frames)[0].float().cpu().numpy()  # c×f×h×w
         depth = (np.zeros((0, 0, 0), np.float32) if d.structure_level is None
                  else pipe.estimate_depth(frames).astype(np.float32))
         return {"latents": latents, "depth": depth, "embeddings": pipe.embed_frames(frames).astype(np.float32)}

@@ -119,4 +119,7 @@ def test_a_canvas_above_the_tiling_size_goes_through_the_autoencoder_in_tiles(ti
     assert tiny.decode_latents(large).shape == (2, 64, 192, 3) and "tiled_decode" in tiled
     tiny.encode_structure(np.random.default_rng(0).random((2, 64, 192), dtype=np.float32), 0)
     assert "_tiled_encode" in tiled
+    tiled.clear()
+    latents = tiny.encode_frames(synthetic_frames(2, 192, 64, seed=0))
+    assert latents.shape == (1, 4, 2, 64 // factor, 192 // factor) and "_tiled_encode" in tiled
     assert not tiny.vae.use_tiling  # left as it was
