@@ -191,7 +191,8 @@ def main() -> None:
     def material_rows(name: str, setting: str, outputs: Callable[[int, Shot], np.ndarray],
                       wanted: Callable[[Shot], tuple[Material, ...]]) -> None:
         c = MaterialScore
-        scores = [material_share(outputs(i, s), s.source.masks, wanted(s)) for i, s in enumerate(shots)]
+        frames = [outputs(i, s) for i, s in enumerate(shots)]
+        scores = [material_share(f, s.source.masks, wanted(s)) for f, s in zip(frames, shots, strict=True)]
         kept = [x for x in scores if x.surfaces]
         rows.append((f"material share ↑ ({name})", setting,
                      f"{mean([x.material for x in kept]):.3f} (colour {mean([x.colour for x in kept]):.3f}, "
@@ -199,8 +200,8 @@ def main() -> None:
                      f"{c.chance_material:.3f} (colour {c.chance_colour:.3f}, pattern {c.chance_pattern:.3f})"))
         by_kind = []
         for kind in ("objects", "floor", "background"):
-            part = [material_share(outputs(i, s), s.source.masks, wanted(s), surfaces_of(s.scene, kind))
-                    for i, s in enumerate(shots)]
+            part = [material_share(f, s.source.masks, wanted(s), surfaces_of(s.scene, kind))
+                    for f, s in zip(frames, shots, strict=True)]
             part = [x for x in part if x.surfaces]
             by_kind.append(f"{kind} {mean([x.colour for x in part]):.2f} ({sum(x.surfaces for x in part)})")
         rows.append((f"colour share by surface ↑ ({name})", setting, " / ".join(by_kind), f"{c.chance_colour:.3f}"))

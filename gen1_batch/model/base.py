@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -149,15 +149,21 @@ class VideoEditPipeline(DiffusionPipeline):
                 self.vae.disable_tiling()
 
     @torch.no_grad()
+    def encode_images(self, images: Iterable[torch.Tensor], height: int, width: int) -> torch.Tensor:
+        """Batches of n×3×h×w images in [-1, 1] to 1×c×f×h'×w' latents: the autoencoder's mode, scaled
+        (what the UNet is trained on), in tiles above `vae_tile_above`."""
+        with self.vae_tiles(height, width):
+            latents = [self.vae.encode(x.to(self.vae.device, self.vae.dtype)).latent_dist.mode() for x in images]
+        return (torch.cat(latents) * self.vae.config.scaling_factor).transpose(0, 1)[None]
+
+    @torch.no_grad()
     def encode_frames(self, frames: np.ndarray) -> torch.Tensor:
-        """uint8 f×h×w×3 frames to 1×c×f×h'×w' latents (the autoencoder's mode, scaled), a few frames per
-        call: what the UNet is trained on, and the inverse of decode_latents."""
+        """uint8 f×h×w×3 frames to 1×c×f×h'×w' latents, a few frames per call (the inverse of
+        decode_latents)."""
         self._require("vae")
         batch = self.settings["vae_batch"]
-        with self.vae_tiles(*frames.shape[1:3]):
-            latents = [self.vae.encode(from_uint8(as_tensor(frames[i: i + batch]).to(self.vae.device)).to(
-                self.vae.dtype)).latent_dist.mode() for i in range(0, len(frames), batch)]
-        return (torch.cat(latents) * self.vae.config.scaling_factor).transpose(0, 1)[None]
+        return self.encode_images((from_uint8(as_tensor(frames[i: i + batch]).to(self.vae.device))
+                                   for i in range(0, len(frames), batch)), *frames.shape[1:3])
 
     @torch.no_grad()
     def decode_latents(self, latents: torch.Tensor) -> np.ndarray:

@@ -8,6 +8,7 @@ bottom; the batch job runs the same methods as separate Ray stages.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -98,13 +99,13 @@ class Gen1Pipeline(VideoEditPipeline):
         """
         self._require("vae")
         batch = self.settings["vae_batch"]
-        latents = []
-        with self.vae_tiles(*depth.shape[1:3]):
+
+        def images() -> Iterator[torch.Tensor]:
             for i in range(0, len(depth), batch):
                 d = as_tensor(depth[i: i + batch]).to(self.vae.device, torch.float32)
-                x = (obscure_depth(d, level) * 2 - 1)[:, None].expand(-1, 3, -1, -1).to(self.vae.dtype)
-                latents.append(self.vae.encode(x).latent_dist.mode() * self.vae.config.scaling_factor)
-        return torch.cat(latents).transpose(0, 1)[None]
+                yield (obscure_depth(d, level) * 2 - 1)[:, None].expand(-1, 3, -1, -1)
+
+        return self.encode_images(images(), *depth.shape[1:3])
 
     def prepare_structure(self, depth: np.ndarray, level: int) -> torch.Tensor:
         return self.encode_structure(depth, level).to(self.unet.device, self.unet.dtype)
