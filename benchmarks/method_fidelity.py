@@ -18,7 +18,7 @@ caption of the same shapes in those materials (text, through the prior) or a sti
   caption against the CLIP embeddings of its still and of the still with that surface recoloured);
 * frame consistency (CLIP, the report's metric) and flicker (mean change in the pixels static in
   the source) at ω_t = 0, 1, 1.5, on the same scenes with the camera held still;
-* prompt consistency (CLIP) at ω = 1, 3, 7.5;
+* prompt consistency (CLIP) at ω = 1, 3, 7.5, and the material share of the same edits;
 * seams on a long shot (300 frames, each frame's initial noise its own): the mean change between
   consecutive frames across a window start against inside windows, pyramid blending, S = W/2, with
   the window grid fixed and with it shifted from step to step (the default).
@@ -237,6 +237,9 @@ def main() -> None:
         values = [metrics.prompt_consistency(pipe.embed_frames(edit(i, s, "text", content_scale=scale)),
                                              pipe.embed_text(s.target.caption)) for i, s in enumerate(shots)]
         rows.append(("prompt consistency ↑", f"ω = {scale}", f"{mean(values):.4f}", ""))
+    for scale in (x for x in CONTENT_SCALES if x != DEFAULTS["content_scale"]):  # the default's rows are above
+        material_rows("text, through the prior", f"t_s = {DEFAULTS['structure']}, ω = {scale}",
+                      lambda i, s, scale=scale: edit(i, s, "text", content_scale=scale), lambda s: s.target.materials)
 
     if a.long_frames:
         scene = random_scene(seeds(1, held_out=True, start=20_000)[0])
