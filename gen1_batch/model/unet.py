@@ -132,7 +132,14 @@ class Gen1UNetOutput(BaseOutput):
 
 class Gen1UNet(ModelMixin, ConfigMixin):
     """Spatio-temporal latent diffusion UNet conditioned on structure (concatenated) and content
-    (cross-attention on one CLIP image embedding)."""
+    (cross-attention on one CLIP image embedding).
+
+    With `encoder_hid_dim_type="image_proj"` in the image UNet's config the embedding is first
+    projected to several tokens (diffusers' ImageProjection, as Kandinsky 2.2's decoder): with one
+    token, cross-attention adds the same vector at every position, and a token per part of the
+    content lets each position read its own part (an object its colour, the floor its own). The
+    paper and the shipped `toy` use one token; the toy UNet trained with tokens is measured in
+    benchmarks/RESULTS.md."""
 
     _supports_gradient_checkpointing = True
 
@@ -164,7 +171,12 @@ class Gen1UNet(ModelMixin, ConfigMixin):
 
     @property
     def content_dim(self) -> int:
-        return self.spatial.config.cross_attention_dim
+        return self.spatial.config.encoder_hid_dim or self.spatial.config.cross_attention_dim
+
+    @property
+    def content_tokens(self) -> bool:
+        """Whether the content is projected to tokens (the image UNet's `image_proj`)."""
+        return self.spatial.config.encoder_hid_dim_type == "image_proj"
 
     def temporal_parameters(self) -> list[nn.Parameter]:
         return [*self.temporal_convs.parameters(), *self.temporal_attentions.parameters()]
@@ -198,7 +210,10 @@ class Gen1UNet(ModelMixin, ConfigMixin):
         b, _, f = sample.shape[:3]
         video = tuple(bool(v) for v in video.tolist()) if torch.is_tensor(video) else video
         video = (bool(video),) * b if isinstance(video, bool) else tuple(video)
-        if encoder_hidden_states.ndim == 2:
+        added = None
+        if self.content_tokens:
+            added = {"image_embeds": encoder_hidden_states.repeat_interleave(f, dim=0)}
+        elif encoder_hidden_states.ndim == 2:
             encoder_hidden_states = encoder_hidden_states[:, None]
         timestep = torch.as_tensor(timestep, device=sample.device).reshape(-1).expand(b)
 
@@ -209,6 +224,7 @@ class Gen1UNet(ModelMixin, ConfigMixin):
                 x,
                 timestep.repeat_interleave(f),
                 encoder_hidden_states=encoder_hidden_states.repeat_interleave(f, dim=0),
+                added_cond_kwargs=added,
                 return_dict=False,
             )[0]
         finally:

@@ -73,6 +73,32 @@ def test_right_after_initialisation_from_an_image_unet_the_video_unet_equals_it_
         torch.testing.assert_close(out[:, :, i], expected, rtol=1e-4, atol=1e-5)
 
 
+def cross_attention_outputs(model: Gen1UNet, c: torch.Tensor) -> torch.Tensor:
+    """What the first cross-attention layer adds at each position: (b·f)×(h·w)×d."""
+    seen = []
+    attn2 = next(m.attn2 for m in model.spatial.modules() if type(m).__name__ == "BasicTransformerBlock")
+    hook = attn2.register_forward_hook(lambda module, args, output: seen.append(output))
+    z, s, _ = inputs(f=2)
+    try:
+        with torch.no_grad():
+            model(z, 10, c, s, video=False)
+    finally:
+        hook.remove()
+    return seen[0]
+
+
+def test_content_projected_to_tokens_reaches_each_position_differently():
+    # One content token: softmax over one key, the same vector added everywhere. Tokens (image_proj):
+    # each position weighs them by its own features, so an object can read another part than the floor.
+    _, _, c = inputs()
+    one = Gen1UNet(dict(TINY_CONFIGS["unet"]), structure_channels=4, temporal_head_dim=8).eval()
+    config = {**TINY_CONFIGS["unet"], "encoder_hid_dim": 32, "encoder_hid_dim_type": "image_proj"}
+    tokens = Gen1UNet(config, structure_channels=4, temporal_head_dim=8).eval()
+    assert tokens.content_tokens and not one.content_tokens and tokens.content_dim == 32
+    assert cross_attention_outputs(one, c).std(dim=1).max() < 1e-5
+    assert cross_attention_outputs(tokens, c).std(dim=1).mean() > 1e-3
+
+
 def test_the_temporal_layers_use_the_paper_layouts(unet):
     assert len(unet.temporal_convs) == 2 * sum(1 for m in unet.spatial.modules() if type(m).__name__ == "ResnetBlock2D")
     assert len(unet.temporal_attentions) == sum(1 for m in unet.spatial.modules()
