@@ -210,11 +210,11 @@ class Gen1UNet(ModelMixin, ConfigMixin):
         b, _, f = sample.shape[:3]
         video = tuple(bool(v) for v in video.tolist()) if torch.is_tensor(video) else video
         video = (bool(video),) * b if isinstance(video, bool) else tuple(video)
-        added = None
-        if self.content_tokens:
-            added = {"image_embeds": encoder_hidden_states.repeat_interleave(f, dim=0)}
-        elif encoder_hidden_states.ndim == 2:
+        if not self.content_tokens and encoder_hidden_states.ndim == 2:
             encoder_hidden_states = encoder_hidden_states[:, None]
+        content = encoder_hidden_states.repeat_interleave(f, dim=0)  # each frame is an image to the spatial UNet
+        # With content tokens the image UNet projects `image_embeds` and ignores encoder_hidden_states.
+        added = {"image_embeds": content} if self.content_tokens else None
         timestep = torch.as_tensor(timestep, device=sample.device).reshape(-1).expand(b)
 
         x = torch.cat([sample, structure], dim=1).transpose(1, 2).flatten(0, 1)  # (b·f)×c×h×w
@@ -223,7 +223,7 @@ class Gen1UNet(ModelMixin, ConfigMixin):
             out = self.spatial(
                 x,
                 timestep.repeat_interleave(f),
-                encoder_hidden_states=encoder_hidden_states.repeat_interleave(f, dim=0),
+                encoder_hidden_states=content,
                 added_cond_kwargs=added,
                 return_dict=False,
             )[0]
