@@ -8,15 +8,16 @@ writes, under OUT (a folder or any fsspec URL):
     images/toy000212.png (+ .npz, .json)  training stills (the next training seeds)
     evaluation/toy000000.mp4 (+ …)        held-out shots, and for each a reference still
                                           toy000000-reference.png: the same shapes in the target materials
-    train.jsonl                           `gen1 train --data`: rows with video or image, caption and exact
-                                          depth (the .npz); the first --validation evaluation clips as
-                                          split=validation rows
+    train.jsonl                           `gen1 train --data`: rows with video or image, caption, exact
+                                          depth and the objects' mask (the .npz); the first --validation
+                                          evaluation clips as split=validation rows
     evaluation.jsonl                      `gen1 run`: two shots per held-out scene, one edited towards the
                                           target's caption (<id>-text), one towards its reference (<id>-image)
 
 Each shot's .npz holds `depth` (f×h×w float32, world units along the camera axis), `masks` (f×h×w
-uint8, index into `surface_names`) and `surface_names`; its .json holds the scene (re-renderable with
-`Scene.from_dict`), its caption, and for evaluation shots the `target` materials.
+uint8, index into `surface_names`), `surface_names` and `mask` (f×h×w uint8, 1 on the objects); its
+.json holds the scene (re-renderable with `Scene.from_dict`), its caption, and for evaluation shots
+the `target` materials.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def shot_name(seed: int) -> str:
 def write_truth(url_stem: str, scene: Scene, rendered: Render, extra: dict[str, Any] | None = None) -> None:
     """`<stem>.npz` (depth, masks, surface names) and `<stem>.json` (scene, caption, anything extra)."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, depth=rendered.depth, masks=rendered.masks, surface_names=np.array(scene.surface_names))
+    np.savez_compressed(buffer, depth=rendered.depth, masks=rendered.masks, surface_names=np.array(scene.surface_names),
+                        mask=(rendered.masks < len(scene.objects)).astype(np.uint8))
     storage.write_bytes_atomic(url_stem + ".npz", buffer.getvalue())
     storage.write_json_atomic(url_stem + ".json", {"scene": scene.to_dict(), "caption": scene.caption,
                                                    "frames": len(rendered.frames), **(extra or {})})
@@ -100,12 +102,12 @@ def write_dataset(out: str, clips: int, images: int, evaluation: int, validation
         scene = random_scene(seed)
         write_clip(scene, storage.join(out, "clips", shot_name(seed)), frames, width, height)
         rows.append({"video": f"clips/{shot_name(seed)}.mp4", "caption": scene.caption,
-                     "depth": f"clips/{shot_name(seed)}.npz"})
+                     "depth": f"clips/{shot_name(seed)}.npz", "mask": f"clips/{shot_name(seed)}.npz"})
     for seed in training[clips:]:
         scene = random_scene(seed)
         write_still(scene, storage.join(out, "images", shot_name(seed)), width, height)
         rows.append({"image": f"images/{shot_name(seed)}.png", "caption": scene.caption,
-                     "depth": f"images/{shot_name(seed)}.npz"})
+                     "depth": f"images/{shot_name(seed)}.npz", "mask": f"images/{shot_name(seed)}.npz"})
     shots: list[dict[str, Any]] = []
     for seed in seeds(evaluation, held_out=True, start=start):
         scene, name = random_scene(seed), shot_name(seed)

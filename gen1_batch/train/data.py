@@ -18,6 +18,8 @@ TRAIN_COLUMNS: dict[str, str] = {
                "image embedding of a frame)",
     "depth": "exact depth of every frame, for the depth estimator's recipe: .npz with a `depth` array or .npy "
              "(frames × height × width, distance along the camera axis), path or URL",
+    "mask": "where the UNet's loss counts more (the recipe's data.mask_weight), e.g. the subject: .npz with a "
+            "`mask` array or .npy (frames × height × width, nonzero inside), path or URL",
     "split": "train (default) or validation: held-out clips edited at each validation",
 }
 
@@ -30,6 +32,7 @@ class TrainingRow:
     caption: str | None = None
     split: str = "train"
     depth: str | None = None  # URL of the exact depth of its frames
+    mask: str | None = None  # URL of its frames' masks
 
 
 def load_training_manifest(url: str, check_files: bool = True) -> list[TrainingRow]:
@@ -52,9 +55,9 @@ def load_training_manifest(url: str, check_files: bool = True) -> list[TrainingR
             found.append(Problem(number, "split", f"must be one of {', '.join(SPLITS)}, got {split!r}"))
         problems += found
         if not found:
-            depth = resolve_path(values["depth"], url) if "depth" in values else None
+            depth, mask = (resolve_path(values[c], url) if c in values else None for c in ("depth", "mask"))
             rows.append(TrainingRow(number, media[0], resolve_path(values[media[0]], url), values.get("caption"),
-                                    split, depth))
+                                    split, depth, mask))
     if not raw_rows and not problems:
         problems.append(Problem(None, None, "the manifest has no rows"))
     if check_files and rows:
@@ -72,7 +75,7 @@ def missing_files(rows: list[TrainingRow]) -> list[Problem]:
         try:
             # a sequence's frames are checked when it is read; a bad one is skipped then
             media = None if row.kind == "video" and sequence.is_sequence(row.url) else row.url
-            for column, url in ((row.kind, media), ("depth", row.depth)):
+            for column, url in ((row.kind, media), ("depth", row.depth), ("mask", row.mask)):
                 if url and not storage.exists(url):
                     return Problem(row.row, column, f"file not found: {url}")
             return None
@@ -83,14 +86,18 @@ def missing_files(rows: list[TrainingRow]) -> list[Problem]:
         return [p for p in pool.map(check, rows) if p]
 
 
-def needs_problems(rows: list[TrainingRow], image_probability: float, url: str, depth: bool = False) -> None:
-    """What a recipe needs of the rows: training rows, videos unless it trains on images only, and
-    exact depth when it trains a depth estimator."""
+def needs_problems(rows: list[TrainingRow], image_probability: float, url: str, depth: bool = False,
+                   mask: bool = False) -> None:
+    """What a recipe needs of the rows: training rows, videos unless it trains on images only, exact
+    depth when it trains a depth estimator, and masks when it weighs them."""
     train = [r for r in rows if r.split == "train"]
     problems = []
     if depth and train and not any(r.depth for r in train):
         problems.append(Problem(None, "depth", "the recipe trains a depth estimator, but no training row has "
                                                "exact depth"))
+    if mask and train and not any(r.mask for r in train):
+        problems.append(Problem(None, "mask", "the recipe weighs masks (data.mask_weight), but no training row "
+                                              "has a mask"))
     if not train:
         problems.append(Problem(None, "split", "no training rows (every row is split=validation)"))
     elif image_probability < 1 and not any(r.kind == "video" for r in train):

@@ -121,6 +121,29 @@ def content_of(embeddings: torch.Tensor, frame: int, drop: bool) -> torch.Tensor
     return torch.zeros_like(c) if drop else c
 
 
+def mask_weights(mask: torch.Tensor | None, latent_shape: tuple[int, ...], weight: float) -> torch.Tensor:
+    """One sample's loss weight per latent (1×f×h×w, broadcast over channels): `weight` where its pixel
+    mask (f×H×W in [0, 1]) covers the latent's pixels, 1 where it does not, the covered share between;
+    all 1 without a mask. Small subjects are a few latents of the mean: this asks the UNet for them."""
+    import torch.nn.functional as F
+
+    f, h, w = latent_shape[-3:]
+    if mask is None:
+        return torch.ones(1, f, h, w)
+    covered = F.adaptive_avg_pool2d(mask.float()[:, None], (h, w))[:, 0]
+    return (1 + (weight - 1) * covered)[None]
+
+
+def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """The mean squared error, each element counted `weight` times (broadcast); the weights' mean
+    divides, so the loss keeps its scale whatever the masks cover."""
+    error = (prediction.float() - target.float()).pow(2)
+    if weight is None:
+        return error.mean()
+    weight = weight.to(error.device, error.dtype).expand_as(error)
+    return (weight * error).sum() / weight.sum()
+
+
 def learning_rate(base: float, step: int, warmup: int) -> float:
     """Linear warm-up to `base`, then constant (a resumed run gets the same rate at the same step)."""
     return base * min(1.0, (step + 1) / warmup) if warmup > 0 else base

@@ -74,7 +74,8 @@ class Preprocess:
         self.pipe.to(*device_and_dtype(device, "float32"))
 
     def sample(self, d: Any) -> dict[str, np.ndarray]:
-        frames, truth = read_sample(self.plan, d, truth=self.target.reads_depth_truth)
+        frames, truth, mask = read_sample(self.plan, d, truth=self.target.reads_depth_truth,
+                                          mask=self.plan.recipe.data.mask_weight != 1)
         # A sample is a function of its pixels and of the target's choices: the same clip drawn again
         # (a small set is drawn many times) skips the models.
         key = (hash(frames.tobytes()), None if truth is None else hash(truth.tobytes()), *self.target.sample_choices(d))
@@ -83,7 +84,7 @@ class Preprocess:
                 self.cache.popitem(last=False)
             self.cache[key] = self.target.sample(self.pipe, frames, truth, d)
         self.cache.move_to_end(key)
-        return self.cache[key]
+        return self.cache[key] if mask is None else {**self.cache[key], "mask": mask.astype(np.float16)}
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from gen1_batch.errors import describe

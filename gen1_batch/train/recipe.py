@@ -32,6 +32,7 @@ class DataSpec:
     structure: int | str = "uniform"  # t_s per clip: "uniform" (0-7), a fixed level, or "none" (no depth input)
     content_dropout: float = 0.1  # chance the content is replaced by the null content ∅
     flip: bool = True  # random horizontal flips
+    mask_weight: float = 1.0  # the UNet's loss counts this much inside a row's mask (manifest column mask); 1: off
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,10 @@ def check_recipe(recipe: Recipe) -> None:
     if not (d.structure in ("uniform", "none") or (isinstance(d.structure, int)
                                                   and 0 <= d.structure <= MAX_STRUCTURE_LEVEL)):
         problems.append(f"data.structure must be 'uniform', 'none' or 0..{MAX_STRUCTURE_LEVEL}, got {d.structure!r}")
+    if d.mask_weight <= 0:
+        problems.append(f"data.mask_weight must be above 0 (1: masks unused), got {d.mask_weight}")
+    elif d.mask_weight != 1 and recipe.target != "unet":
+        problems.append(f"data.mask_weight weighs the UNet's loss; a {recipe.target} recipe keeps 1")
     if not 0 <= recipe.ema_decay < 1:
         problems.append("ema_decay must be from 0 (off) to below 1")
     if not 0 <= recipe.ema_start < recipe.steps:

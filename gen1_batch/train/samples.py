@@ -1,11 +1,12 @@
 """Reading one draw's sample from its row: the frames of a clip (or a still) cropped and flipped as
-the draw says, and, when the row gives it, the exact depth of those frames cropped and flipped alike."""
+the draw says, and, when the row gives them, the exact depth and the masks of those frames cropped
+and flipped alike."""
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,30 +31,54 @@ def probed(url: str) -> dict[str, Any]:
     return probe(url)
 
 
-def read_depth_truth(url: str, picks: list[int], size: tuple[int, int]) -> np.ndarray:
-    """Exact depth of frames `picks` of a row (its depth column: .npz with `depth`, or .npy) as relative
-    depth (near = 1, over the picked frames) at size (h, w): float32 f×h×w."""
+def _maps(url: str, key: str, picks: list[int]) -> np.ndarray:
+    """Frames `picks` of a row's per-frame maps: array `key` of an .npz, or an .npy (f×h×w)."""
     import io
 
+    from gen1_batch import storage
+
+    data = np.load(io.BytesIO(storage.read_bytes(url)))
+    maps = data[key] if isinstance(data, np.lib.npyio.NpzFile) else data
+    if maps.ndim != 3 or picks[-1] >= len(maps):
+        raise ValueError(f"{url}: {key} of shape {maps.shape} does not cover frame {picks[-1]}")
+    return maps[picks]
+
+
+def _resized(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     import torch
     import torch.nn.functional as F
 
-    from gen1_batch import storage
+    out = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))[:, None]
+    if tuple(out.shape[-2:]) != size:
+        out = F.interpolate(out, size=size, mode="bilinear", align_corners=False)
+    return out[:, 0].numpy()
+
+
+def read_depth_truth(url: str, picks: list[int], size: tuple[int, int]) -> np.ndarray:
+    """Exact depth of frames `picks` of a row (its depth column: .npz with `depth`, or .npy) as relative
+    depth (near = 1, over the picked frames) at size (h, w): float32 f×h×w."""
     from gen1_batch.model.metrics import relative_depth
 
-    data = np.load(io.BytesIO(storage.read_bytes(url)))
-    depth = data["depth"] if isinstance(data, np.lib.npyio.NpzFile) else data
-    if depth.ndim != 3 or picks[-1] >= len(depth):
-        raise ValueError(f"{url}: depth of shape {depth.shape} does not cover frame {picks[-1]}")
-    maps = torch.from_numpy(relative_depth(depth[picks]))[:, None]
-    if tuple(maps.shape[-2:]) != size:
-        maps = F.interpolate(maps, size=size, mode="bilinear", align_corners=False)
-    return maps[:, 0].numpy()
+    return _resized(relative_depth(_maps(url, "depth", picks)), size)
 
 
-def read_sample(plan: Any, d: Any, truth: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """The uint8 f×h×w×3 frames of one draw (f = 1 for images), cropped and flipped, and with `truth`
-    their exact relative depth (f×h×w, cropped and flipped alike) when the row has it."""
+def read_mask(url: str, picks: list[int], size: tuple[int, int]) -> np.ndarray:
+    """The masks of frames `picks` of a row (its mask column: .npz with `mask`, or .npy; nonzero
+    inside) at size (h, w): float32 f×h×w, 1 inside, 0 outside, the covered share along edges."""
+    return _resized(_maps(url, "mask", picks) != 0, size)
+
+
+class Read(NamedTuple):
+    """One draw's pixels, cropped and flipped, with the maps of them asked for that the row has."""
+
+    frames: np.ndarray  # uint8 f×h×w×3 (f = 1 for images)
+    depth: np.ndarray | None  # exact relative depth, f×h×w
+    mask: np.ndarray | None  # f×h×w in [0, 1]
+
+
+def read_sample(plan: Any, d: Any, truth: bool = False, mask: bool = False) -> Read:
+    """The frames of one draw, cropped and flipped, and with `truth` their exact relative depth, with
+    `mask` their masks, when the row has them (cropped and flipped alike)."""
     from gen1_batch.media import read_image, read_video
     from gen1_batch.media.sequence import is_sequence
 
@@ -86,6 +111,8 @@ def read_sample(plan: Any, d: Any, truth: bool = False) -> tuple[np.ndarray, np.
             raise ValueError(f"{row.url}: only {len(frames)} frames could be read of the {picks[-1] + 1} its header "
                              "states")
         frames = frames[[p - offset for p in picks]]
-    depth = read_depth_truth(row.depth, picks, frames.shape[1:3]) if truth and row.depth else None
-    crop = (spec.width, spec.height, d.crop_x, d.crop_y, d.flip)
-    return crop_and_flip(frames, *crop), None if depth is None else crop_and_flip(depth[..., None], *crop)[..., 0]
+    size, crop = frames.shape[1:3], (spec.width, spec.height, d.crop_x, d.crop_y, d.flip)
+    maps = [reader(url, picks, size) if wanted and url else None
+            for reader, url, wanted in ((read_depth_truth, row.depth, truth), (read_mask, row.mask, mask))]
+    return Read(crop_and_flip(frames, *crop),
+                *(None if m is None else crop_and_flip(m[..., None], *crop)[..., 0] for m in maps))

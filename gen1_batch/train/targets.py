@@ -26,8 +26,10 @@ from gen1_batch.train.objective import (
     content_of,
     contrastive_loss,
     depth_loss,
+    mask_weights,
     noise_like,
     noisy_and_target,
+    weighted_mse,
 )
 
 
@@ -46,6 +48,10 @@ class StepContext:
 
     def caption(self, d: Draw) -> str:
         return self.plan.row_of(d).caption or ""
+
+    @property
+    def mask_weight(self) -> float:
+        return self.plan.recipe.data.mask_weight if self.plan else 1.0
 
 
 Samples = list[tuple[Draw, dict[str, np.ndarray]]]
@@ -142,7 +148,10 @@ class UNetTarget(Target):
         video = samples[0][0].kind != IMAGE
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=ctx.on_gpu):
             prediction = model(noisy, timesteps, content, structure, video=video).sample
-        loss = F.mse_loss(prediction.float(), target.float())
+        weight = None if ctx.mask_weight == 1 else torch.stack(
+            [mask_weights(torch.from_numpy(s["mask"]) if "mask" in s else None, latents.shape, ctx.mask_weight)
+             for _, s in samples])
+        loss = weighted_mse(prediction, target, weight)
         # Image steps skip the temporal layers: a recipe training only those learns nothing from them,
         # but the step still goes through backward and the optimiser like every other.
         return loss if loss.requires_grad else loss + ctx.zero()

@@ -19,7 +19,7 @@ def test_the_dataset_command_writes_manifests_the_trainer_and_gen1_run_accept(tm
     rows = load_training_manifest(str(tmp_path / "train.jsonl"))
     assert [r.kind for r in rows] == ["video", "video", "image", "video"]
     assert [r.split for r in rows] == ["train"] * 3 + ["validation"]
-    assert all(r.caption for r in rows)
+    assert all(r.caption for r in rows) and all(r.mask == r.depth for r in rows if r.split == "train")
     seeds_trained = [read_shot(r.url[:-4])[0].seed for r in rows if r.split == "train"]
     assert not any(map(is_held_out, seeds_trained))
     shots = load_manifest(str(tmp_path / "evaluation.jsonl"))
@@ -38,6 +38,7 @@ def test_a_written_clip_holds_its_scene_depth_masks_and_materials(tmp_path):
     rendered = render(scene, 6, 64, 64)
     assert np.array_equal(truth["depth"], rendered.depth) and np.array_equal(truth["masks"], rendered.masks)
     assert list(truth["surface_names"]) == list(scene.surface_names)
+    assert np.array_equal(truth["mask"], rendered.masks < len(scene.objects))  # the objects: for mask_weight
     frames, _ = read_video(str(tmp_path / "shot.mp4"), size=(64, 64))
     assert frames.shape == (6, 64, 64, 3)
     assert material_share(frames, truth["masks"], scene.materials).colour == 1.0

@@ -14,9 +14,11 @@ from gen1_batch.train.objective import (
     ema_update,
     gradient_matching_loss,
     is_image_step,
+    mask_weights,
     noise_like,
     noisy_and_target,
     scale_shift_invariant_mse,
+    weighted_mse,
 )
 
 KW = dict(kind="video", rows=5, frames=8, flip=True, structure="uniform", content_dropout=0.1, train_timesteps=1000)
@@ -126,3 +128,19 @@ def test_the_ema_follows_the_weights_until_its_start_step_then_averages():
     assert torch.equal(ema[0], weights[0])
     ema_update(ema, [torch.full((3,), 3.0)], ema_decay(0.9, step=5, start=5))
     assert torch.allclose(ema[0], torch.full((3,), 0.9 * 1 + 0.1 * 3))
+
+
+def test_a_mask_weight_counts_errors_inside_the_mask_more_and_keeps_the_loss_scale():
+    mask = torch.zeros(2, 16, 16)
+    mask[:, :, :4] = 1  # a subject on the left quarter of the pixels: the first latent column of 4
+    weight = mask_weights(mask, (4, 2, 4, 4), 5.0)
+    assert weight.shape == (1, 2, 4, 4)
+    assert torch.all(weight[..., 0] == 5) and torch.all(weight[..., 1:] == 1)
+    prediction, target = torch.zeros(1, 4, 2, 4, 4), torch.zeros(1, 4, 2, 4, 4)
+    inside, outside = target.clone(), target.clone()
+    inside[..., 0], outside[..., 1] = 1.0, 1.0  # the same error, in the subject or beside it
+    assert weighted_mse(prediction, inside, weight) > weighted_mse(prediction, inside) == 0.25
+    assert weighted_mse(prediction, outside, weight) < weighted_mse(prediction, outside)
+    everywhere = torch.ones_like(target)
+    assert weighted_mse(prediction, everywhere, weight) == weighted_mse(prediction, everywhere) == 1.0
+    assert torch.equal(mask_weights(None, (4, 2, 4, 4), 5.0), torch.ones(1, 2, 4, 4))

@@ -101,6 +101,32 @@ def test_an_image_step_of_a_temporal_only_recipe_still_steps(tiny):
             p.grad = None
 
 
+def test_a_recipe_weighing_masks_counts_the_unets_error_inside_them_more(tiny):
+    from gen1_batch.train.recipe import DataSpec, Recipe
+    from gen1_batch.train.targets import UNetTarget
+
+    target = UNetTarget(0)
+    frames = np.random.default_rng(0).integers(0, 256, (4, 48, 64, 3), dtype=np.uint8)
+    d = draw(0, 0, 0, 0, kind="video", rows=1, frames=4, flip=False, structure=0, content_dropout=0.0,
+             train_timesteps=1000)
+    sample = target.sample(tiny, frames, None, d)
+    weighed = Plan([""])
+    weighed.recipe = Recipe("r", "d", "tiny", ("all",), 1, data=DataSpec(mask_weight=5.0))
+
+    def loss(plan, mask=None):
+        ctx = StepContext(pipe=tiny, plan=plan, device=torch.device("cpu"), on_gpu=False, params=[])
+        with torch.no_grad():
+            return target.loss(tiny.unet, [(d, sample if mask is None else {**sample, "mask": mask})], ctx).item()
+
+    left = np.zeros((4, 48, 64), np.float16)
+    left[:, :, :32] = 1
+    plain = loss(None)
+    assert loss(weighed) == pytest.approx(plain)  # a sample without a mask: every latent counts once
+    assert loss(weighed, np.ones_like(left)) == pytest.approx(plain)  # the same weight everywhere: the same loss
+    assert loss(weighed, left) != pytest.approx(plain, rel=1e-4)
+    assert loss(None, left) == plain  # a recipe that does not weigh masks ignores them
+
+
 @pytest.mark.parametrize("name", ["unet", "clip", "prior", "vae"])
 def test_a_sample_depends_only_on_its_pixels_and_the_choices_its_target_declares(name, tiny):
     """The preprocessing actors cache samples by (pixels, target.sample_choices): a draw that differs in

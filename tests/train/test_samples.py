@@ -1,0 +1,30 @@
+import numpy as np
+
+from gen1_batch.toy.dataset import write_clip
+from gen1_batch.toy.world import random_scene
+from gen1_batch.train.data import TrainingRow
+from gen1_batch.train.objective import draw
+from gen1_batch.train.preprocess import SamplePlan
+from gen1_batch.train.recipe import DataSpec, Recipe
+
+
+def test_a_draws_depth_and_mask_are_cropped_and_flipped_with_its_frames(tmp_path):
+    from gen1_batch.train.samples import read_sample
+
+    scene = random_scene(4)
+    rendered = write_clip(scene, str(tmp_path / "shot"), frames=6, width=64, height=48)
+    npz = str(tmp_path / "shot.npz")
+    row = TrainingRow(1, "video", str(tmp_path / "shot.mp4"), scene.caption, depth=npz, mask=npz)
+    recipe = Recipe("r", "d", "tiny", ("all",), 1, data=DataSpec(width=48, height=48, frames=3, frame_stride=2,
+                                                                  mask_weight=5.0))
+    plan = SamplePlan(recipe, (row,), (), 1, 1000)
+    d = draw(0, 0, 0, 0, kind="video", rows=1, frames=3, flip=False, structure=0, content_dropout=0.0,
+             train_timesteps=1000)
+    d = type(d)(**{**d.__dict__, "clip_start": 1.0, "crop_x": 1.0, "crop_y": 0.0, "flip": True})
+    frames, depth, mask = read_sample(plan, d, truth=True, mask=True)
+    assert frames.shape == (3, 48, 48, 3) and depth.shape == mask.shape == (3, 48, 48)
+    objects = rendered.masks[[1, 3, 5], :, 16:][:, :, ::-1] < len(scene.objects)  # last start, the right, mirrored
+    assert objects.any() and np.array_equal(mask, objects)
+    nearest = rendered.depth[[1, 3, 5], :, 16:][:, :, ::-1]
+    assert np.unravel_index(depth.argmax(), depth.shape) == np.unravel_index(nearest.argmin(), nearest.shape)
+    assert read_sample(plan, d).mask is None  # read only when the recipe weighs masks
