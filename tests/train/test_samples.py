@@ -28,3 +28,13 @@ def test_a_draws_depth_and_mask_are_cropped_and_flipped_with_its_frames(tmp_path
     nearest = rendered.depth[[1, 3, 5], :, 16:][:, :, ::-1]
     assert np.unravel_index(depth.argmax(), depth.shape) == np.unravel_index(nearest.argmin(), nearest.shape)
     assert read_sample(plan, d).mask is None  # read only when the recipe weighs masks
+
+
+def test_a_mask_file_without_a_mask_array_is_named_with_what_it_holds(tmp_path):
+    import pytest
+
+    from gen1_batch.train.samples import read_mask
+
+    np.savez(tmp_path / "m.npz", depth=np.zeros((2, 4, 4)))
+    with pytest.raises(ValueError, match=r"m\.npz: no `mask` array \(it has depth\)"):
+        read_mask(str(tmp_path / "m.npz"), [0, 1], (4, 4))
