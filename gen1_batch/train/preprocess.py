@@ -75,7 +75,7 @@ class Preprocess:
 
     def sample(self, d: Any) -> dict[str, np.ndarray]:
         frames, truth, mask = read_sample(self.plan, d, truth=self.target.reads_depth_truth,
-                                          mask=self.plan.recipe.data.mask_weight != 1)
+                                          mask=self.plan.recipe.data.weighs_masks)
         # A sample is a function of its pixels and of the target's choices: the same clip drawn again
         # (a small set is drawn many times) skips the models.
         key = (hash(frames.tobytes()), None if truth is None else hash(truth.tobytes()), *self.target.sample_choices(d))

@@ -34,6 +34,11 @@ class DataSpec:
     flip: bool = True  # random horizontal flips
     mask_weight: float = 1.0  # the UNet's loss counts this much inside a row's mask (manifest column mask); 1: off
 
+    @property
+    def weighs_masks(self) -> bool:
+        """Whether samples read their rows' masks and the UNet's loss weighs them."""
+        return self.mask_weight != 1
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -169,7 +174,7 @@ def check_recipe(recipe: Recipe) -> None:
         problems.append(f"data.structure must be 'uniform', 'none' or 0..{MAX_STRUCTURE_LEVEL}, got {d.structure!r}")
     if d.mask_weight <= 0:
         problems.append(f"data.mask_weight must be above 0 (1: masks unused), got {d.mask_weight}")
-    elif d.mask_weight != 1 and recipe.target != "unet":
+    elif d.weighs_masks and recipe.target != "unet":
         problems.append(f"data.mask_weight weighs the UNet's loss; a {recipe.target} recipe keeps 1")
     if not 0 <= recipe.ema_decay < 1:
         problems.append("ema_decay must be from 0 (off) to below 1")

@@ -80,7 +80,7 @@ def prepare(opts: TrainOptions) -> Prepared:
     data_url = opts.data if isinstance(opts.data, str) else "images"
     rows = load_training_manifest(opts.data) if isinstance(opts.data, str) else list(opts.data)
     needs_problems(rows, recipe.data.image_probability, data_url, depth=target_of(recipe).needs_depth_truth,
-                   mask=recipe.data.mask_weight != 1)
+                   mask=recipe.data.weighs_masks)
     model = describe_model(opts.model or recipe.base_model)
     train = [r for r in rows if r.split == "train"]
     scheduler_timesteps = 1000

@@ -37,10 +37,11 @@ def _maps(url: str, key: str, picks: list[int]) -> np.ndarray:
 
     from gen1_batch import storage
 
-    data = np.load(io.BytesIO(storage.read_bytes(url)))
-    if isinstance(data, np.lib.npyio.NpzFile) and key not in data.files:
-        raise ValueError(f"{url}: no `{key}` array (it has {', '.join(data.files) or 'none'})")
-    maps = data[key] if isinstance(data, np.lib.npyio.NpzFile) else data
+    maps = np.load(io.BytesIO(storage.read_bytes(url)))
+    if isinstance(maps, np.lib.npyio.NpzFile):
+        if key not in maps.files:
+            raise ValueError(f"{url}: no `{key}` array (it has {', '.join(maps.files) or 'none'})")
+        maps = maps[key]
     if maps.ndim != 3 or picks[-1] >= len(maps):
         raise ValueError(f"{url}: {key} of shape {maps.shape} does not cover frame {picks[-1]}")
     return maps[picks]

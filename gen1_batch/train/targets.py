@@ -50,8 +50,9 @@ class StepContext:
         return self.plan.row_of(d).caption or ""
 
     @property
-    def mask_weight(self) -> float:
-        return self.plan.recipe.data.mask_weight if self.plan else 1.0
+    def mask_weight(self) -> float | None:
+        """The recipe's weight inside masks; None when it does not weigh them."""
+        return self.plan.recipe.data.mask_weight if self.plan and self.plan.recipe.data.weighs_masks else None
 
 
 Samples = list[tuple[Draw, dict[str, np.ndarray]]]
@@ -148,7 +149,7 @@ class UNetTarget(Target):
         video = samples[0][0].kind != IMAGE
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=ctx.on_gpu):
             prediction = model(noisy, timesteps, content, structure, video=video).sample
-        weight = None if ctx.mask_weight == 1 else torch.stack(
+        weight = None if ctx.mask_weight is None else torch.stack(
             [mask_weights(torch.from_numpy(s["mask"]) if "mask" in s else None, latents.shape, ctx.mask_weight)
              for _, s in samples])
         loss = weighted_mse(prediction, target, weight)
