@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from gen1_batch.toy.dataset import write_clip
 from gen1_batch.toy.world import random_scene
@@ -6,11 +7,10 @@ from gen1_batch.train.data import TrainingRow
 from gen1_batch.train.objective import draw
 from gen1_batch.train.preprocess import SamplePlan
 from gen1_batch.train.recipe import DataSpec, Recipe
+from gen1_batch.train.samples import read_mask, read_sample
 
 
 def test_a_draws_depth_and_mask_are_cropped_and_flipped_with_its_frames(tmp_path):
-    from gen1_batch.train.samples import read_sample
-
     scene = random_scene(4)
     rendered = write_clip(scene, str(tmp_path / "shot"), frames=6, width=64, height=48)
     npz = str(tmp_path / "shot.npz")
@@ -31,10 +31,6 @@ def test_a_draws_depth_and_mask_are_cropped_and_flipped_with_its_frames(tmp_path
 
 
 def test_a_mask_file_without_a_mask_array_is_named_with_what_it_holds(tmp_path):
-    import pytest
-
-    from gen1_batch.train.samples import read_mask
-
     np.savez(tmp_path / "m.npz", depth=np.zeros((2, 4, 4)))
     with pytest.raises(ValueError, match=r"m\.npz: no `mask` array \(it has depth\)"):
         read_mask(str(tmp_path / "m.npz"), [0, 1], (4, 4))
