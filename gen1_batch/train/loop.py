@@ -158,8 +158,9 @@ def train_loop(config_dict: dict[str, Any]) -> None:
             raise RuntimeError(f"rank {rank} expected samples of step {step}, got {[int(r['step']) for r in rows]}")
         samples = [(d, unpack_arrays(r["sample"])) for d, r in zip(draws, rows, strict=True) if not r["error"]]
         errors = [str(r["error"]) for r in rows if r["error"]]
+        rate = learning_rate(recipe.learning_rate, step, recipe.warmup_steps, recipe.steps, recipe.decay_steps)
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(recipe.learning_rate, step, recipe.warmup_steps)
+            group["lr"] = rate
         loss = target.loss(model, samples, ctx)
         loss.backward()
         if recipe.grad_clip:

@@ -55,6 +55,7 @@ class Recipe:
     weight_decay: float = 1e-2
     betas: tuple[float, float] = (0.9, 0.999)
     warmup_steps: int = 0
+    decay_steps: int = 0  # the rate falls linearly to 0 over the last this many steps (all, if more); 0: none
     grad_clip: float = 1.0
     ema_decay: float = 0.0  # 0: no EMA weights
     ema_start: int = 0  # the EMA equals the weights until this step, then averages (diffusers' update_after_step)
@@ -176,6 +177,8 @@ def check_recipe(recipe: Recipe) -> None:
         problems.append(f"data.mask_weight must be above 0 (1: masks unused), got {d.mask_weight}")
     elif d.weighs_masks and recipe.target != "unet":
         problems.append(f"data.mask_weight weighs the UNet's loss; a {recipe.target} recipe keeps 1")
+    if recipe.warmup_steps < 0 or recipe.decay_steps < 0:
+        problems.append("warmup_steps and decay_steps must be 0 or more")
     if not 0 <= recipe.ema_decay < 1:
         problems.append("ema_decay must be from 0 (off) to below 1")
     if not 0 <= recipe.ema_start < recipe.steps:

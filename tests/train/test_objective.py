@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -14,6 +16,7 @@ from gen1_batch.train.objective import (
     ema_update,
     gradient_matching_loss,
     is_image_step,
+    learning_rate,
     mask_weights,
     noise_like,
     noisy_and_target,
@@ -128,6 +131,14 @@ def test_the_ema_follows_the_weights_until_its_start_step_then_averages():
     assert torch.equal(ema[0], weights[0])
     ema_update(ema, [torch.full((3,), 3.0)], ema_decay(0.9, step=5, start=5))
     assert torch.allclose(ema[0], torch.full((3,), 0.9 * 1 + 0.1 * 3))
+
+
+def test_the_learning_rate_warms_up_holds_then_decays_to_near_zero_over_the_last_steps():
+    rates = [learning_rate(1.0, step, warmup=4, steps=20, decay=10) for step in range(20)]
+    assert rates[:4] == [0.25, 0.5, 0.75, 1.0] and rates[3:11] == [1.0] * 8
+    assert all(a > b for a, b in itertools.pairwise(rates[10:])) and rates[-1] == pytest.approx(0.1)
+    assert learning_rate(1.0, 19, warmup=0, steps=20) == 1.0  # no decay: constant
+    assert learning_rate(1.0, 5, warmup=0, steps=8, decay=100) == pytest.approx(3 / 8)  # decay over every step
 
 
 def test_a_mask_weight_counts_errors_inside_the_mask_more_and_keeps_the_loss_scale():

@@ -55,6 +55,9 @@ def test_a_recipe_with_an_unknown_key_or_group_is_refused_naming_it():
     with pytest.raises(RecipeError, match="a clip recipe keeps 1"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
                       "target": "clip", "data": {"mask_weight": 2}})
+    with pytest.raises(RecipeError, match="decay_steps must be 0 or more"):
+        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
+                      "decay_steps": -1})
     with pytest.raises(RecipeError, match="a vae recipe trains all of it"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["temporal"], "steps": 3,
                       "target": "vae"})
