@@ -144,7 +144,7 @@ def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.T
     return (weight * error).sum() / weight.sum()
 
 
-def learning_rate(base: float, step: int, warmup: int, steps: int = 0, decay: int = 0) -> float:
+def learning_rate(base: float, step: int, warmup: int, steps: int, decay: int = 0) -> float:
     """Linear warm-up to `base`, constant, then (with `decay` > 0) linearly down to 0 over the last
     `decay` of `steps` steps: warm-up, stable, decay. A constant rate leaves the weights wherever its
     noise last put them; the decay settles them. A resumed run gets the same rate at the same step."""
