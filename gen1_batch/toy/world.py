@@ -33,6 +33,9 @@ SHAPES = ("ball", "box", "cylinder")
 TINT = 0.7  # a pattern's second tone: the colour this far towards white
 SURFACES_BESIDE_OBJECTS = ("floor", "background")
 MAX_OBJECTS = 3
+# An object's size, world units, drawn uniformly: a ball's radius, half a box's width; objects stand
+# at |x| ≤ 1.2 on the floor, so larger ones leave room for fewer.
+OBJECT_RADIUS = (0.32, 0.5)
 HELD_OUT_SHARE = 10  # one seed in HELD_OUT_SHARE is held out for evaluation
 
 
@@ -211,7 +214,7 @@ def random_scene(seed: int, objects: int | None = None, camera_moves: bool | Non
         if len(placed) == count:
             break
         shape = str(rng.choice(SHAPES))
-        radius = float(rng.uniform(0.32, 0.5))
+        radius = float(rng.uniform(*OBJECT_RADIUS))
         half_height = radius if shape == "ball" else float(rng.uniform(0.6, 1.3) * radius)
         moves = bool(rng.random() < 0.7) if objects_move is None else objects_move
         motion = Motion(amplitude=float(rng.uniform(0.2, 0.5)), direction=float(rng.uniform(0, math.pi)),
