@@ -1,6 +1,6 @@
 """Train the whole toy Gen-1 stack from scratch, with `gen1 train`'s engine, in one command:
 
-    python -m gen1_batch.toy.stack OUT [--workers 1] [--steps-scale 1.0]
+    python -m gen1_batch.toy.stack OUT [--workers 1] [--gpus-per-worker 0] [--steps-scale 1.0]
 
 1. the toy world's training set (gen1_batch.toy.dataset) in OUT/data, unless it is there;
 2. each toy recipe in turn (gen1_batch/train/recipes/toy-*.toml), each starting from the model
@@ -32,7 +32,8 @@ def toy_recipes() -> list[str]:
     return [name for name in recipe_files() if name.startswith("toy-")]
 
 
-def train_stack(out: str, workers: int = 1, steps_scale: float = 1.0, say: Any = print) -> dict[str, Any]:
+def train_stack(out: str, workers: int = 1, steps_scale: float = 1.0, gpus_per_worker: float = 0.0,
+                say: Any = print) -> dict[str, Any]:
     from gen1_batch.toy.dataset import write_dataset
     from gen1_batch.train.recipe import load_recipe
     from gen1_batch.train.run import MODEL_NAME, TrainOptions, train
@@ -51,7 +52,7 @@ def train_stack(out: str, workers: int = 1, steps_scale: float = 1.0, say: Any =
         # The training worker takes every core: its preprocessing actor mostly waits on it.
         threads = max(1, (os.cpu_count() or 1) // workers)
         result = train(TrainOptions(recipe=name, data=manifest, output=output, model=model, steps=steps,
-                                    workers=workers, torch_threads=threads),
+                                    workers=workers, gpus_per_worker=gpus_per_worker, torch_threads=threads),
                        say=lambda line, name=name: say(f"{name}: {line}"))
         stages.append({"recipe": name, "target": load_recipe(name).target, "steps": result["steps"],
                        "seconds": result["step_seconds"], "first_loss": result["first_loss"],
@@ -63,7 +64,7 @@ def train_stack(out: str, workers: int = 1, steps_scale: float = 1.0, say: Any =
     shutil.rmtree(final, ignore_errors=True)
     shutil.copytree(model, final)
     summary = {"model": final, "stages": stages, "step_seconds": round(sum(s["seconds"] for s in stages), 1),
-               "dataset": DATASET, "workers": workers, "steps_scale": steps_scale}
+               "dataset": DATASET, "workers": workers, "gpus_per_worker": gpus_per_worker, "steps_scale": steps_scale}
     storage.write_json_atomic(storage.join(out, "stack.json"), summary)
     return summary
 
@@ -73,9 +74,11 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", help="a local folder for the data, the runs and the model")
     parser.add_argument("--workers", type=int, default=1, help="Ray Train workers per stage")
+    parser.add_argument("--gpus-per-worker", type=float, default=0.0,
+                        help="GPUs per Ray Train worker (0: train on the CPU cores)")
     parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every recipe's steps (tests: 0.01)")
     a = parser.parse_args(argv)
-    summary = train_stack(a.out, a.workers, a.steps_scale)
+    summary = train_stack(a.out, a.workers, a.steps_scale, a.gpus_per_worker)
     print(json.dumps(summary, indent=2))
 
 

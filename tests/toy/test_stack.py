@@ -1,6 +1,8 @@
 """The toy stack's recipes: every model of the stack, in an order where each is trained before what
 learns from it, and the UNet through the paper's four stages."""
 
+import os
+
 from gen1_batch.toy.stack import toy_recipes
 from gen1_batch.train.recipe import load_recipe
 
@@ -18,3 +20,25 @@ def test_the_unet_goes_through_the_papers_four_stages():
     assert [r.data.structure for r in unet] == ["none", "none", 0, "uniform"]
     assert unet[0].data.image_probability == 1.0 and all(r.data.image_probability == 0.125 for r in unet[1:])
     assert all(r.data.content_dropout == 0.1 for r in unet)
+
+
+def test_each_stage_starts_from_the_model_the_stage_before_wrote_on_the_gpus_given(tmp_path, monkeypatch):
+    from gen1_batch.toy.stack import train_stack
+    from gen1_batch.train import run
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "train.jsonl").write_text("")  # a written dataset is kept, not rendered again
+    seen = []
+
+    def train(opts, say):  # records what each stage was asked to do, and writes its model folder
+        seen.append(opts)
+        os.makedirs(os.path.join(opts.output, run.MODEL_NAME))
+        return {"steps": opts.steps, "step_seconds": 0.0, "first_loss": 1.0, "last_loss": 0.5}
+
+    monkeypatch.setattr(run, "train", train)
+    summary = train_stack(str(tmp_path), steps_scale=0.01, gpus_per_worker=0.5, say=lambda line: None)
+    names = toy_recipes()
+    assert [o.recipe for o in seen] == names
+    assert [o.model for o in seen] == ["toy-init"] + [str(tmp_path / n / run.MODEL_NAME) for n in names[:-1]]
+    assert all(o.gpus_per_worker == 0.5 for o in seen) and summary["gpus_per_worker"] == 0.5
+    assert (tmp_path / "model").is_dir()
