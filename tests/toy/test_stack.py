@@ -1,5 +1,5 @@
-"""The toy stack's recipes: every model of the stack, in an order where each is trained before what
-learns from it, and the UNet through the paper's four stages."""
+"""The toy stack: every model of it, in an order where each is trained before what learns from it,
+the UNet through the paper's four stages, each stage starting from the model the one before wrote."""
 
 import os
 
