@@ -78,7 +78,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="GPUs per Ray Train worker (0: train on the CPU cores)")
     parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every recipe's steps (tests: 0.01)")
     a = parser.parse_args(argv)
-    summary = train_stack(a.out, a.workers, a.steps_scale, a.gpus_per_worker)
+    if a.gpus_per_worker < 0:  # Ray would refuse it later, in its own words
+        parser.error(f"--gpus-per-worker must be 0 or more, got {a.gpus_per_worker}")
+    summary = train_stack(a.out, a.workers, a.steps_scale, gpus_per_worker=a.gpus_per_worker)
     print(json.dumps(summary, indent=2))
 
 

@@ -3,6 +3,8 @@ the UNet through the paper's four stages, each stage starting from the model the
 
 import os
 
+import pytest
+
 from gen1_batch.toy.stack import toy_recipes
 from gen1_batch.train.recipe import load_recipe
 
@@ -42,3 +44,11 @@ def test_each_stage_starts_from_the_model_the_stage_before_wrote_on_the_gpus_giv
     assert [o.model for o in seen] == ["toy-init"] + [str(tmp_path / n / run.MODEL_NAME) for n in names[:-1]]
     assert all(o.gpus_per_worker == 0.5 for o in seen) and summary["gpus_per_worker"] == 0.5
     assert (tmp_path / "model").is_dir()
+
+
+def test_a_negative_gpu_count_is_refused_naming_the_option(capsys):
+    from gen1_batch.toy.stack import main
+
+    with pytest.raises(SystemExit):
+        main(["out", "--gpus-per-worker", "-1"])
+    assert "--gpus-per-worker must be 0 or more, got -1.0" in capsys.readouterr().err
