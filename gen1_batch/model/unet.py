@@ -139,7 +139,8 @@ class Gen1UNet(ModelMixin, ConfigMixin):
     token, cross-attention adds the same vector at every position, and a token per part of the
     content lets each position read its own part (an object its colour, the floor its own). The
     paper and the shipped `toy` use one token; the toy UNet trained with tokens is measured in
-    benchmarks/RESULTS.md."""
+    benchmarks/RESULTS.md. With `class_embed_type="projection"` (as Stable unCLIP) the embedding is
+    also added to the timestep embedding, which reaches every resnet, the finest level too."""
 
     _supports_gradient_checkpointing = True
 
@@ -178,6 +179,11 @@ class Gen1UNet(ModelMixin, ConfigMixin):
         """Whether the content is projected to tokens (the image UNet's `image_proj`)."""
         return self.spatial.config.encoder_hid_dim_type == "image_proj"
 
+    @property
+    def content_in_time(self) -> bool:
+        """Whether the content is also added to the timestep embedding (`class_embed_type="projection"`)."""
+        return self.spatial.config.class_embed_type == "projection"
+
     def temporal_parameters(self) -> list[nn.Parameter]:
         return [*self.temporal_convs.parameters(), *self.temporal_attentions.parameters()]
 
@@ -215,6 +221,8 @@ class Gen1UNet(ModelMixin, ConfigMixin):
         content = encoder_hidden_states.repeat_interleave(f, dim=0)  # each frame is an image to the spatial UNet
         # With content tokens the image UNet projects `image_embeds` and ignores encoder_hidden_states.
         added = {"image_embeds": content} if self.content_tokens else None
+        # With `class_embed_type="projection"` the embedding is also added to the timestep embedding.
+        labels = encoder_hidden_states.flatten(1).repeat_interleave(f, dim=0) if self.content_in_time else None
         timestep = torch.as_tensor(timestep, device=sample.device).reshape(-1).expand(b)
 
         x = torch.cat([sample, structure], dim=1).transpose(1, 2).flatten(0, 1)  # (b·f)×c×h×w
@@ -224,6 +232,7 @@ class Gen1UNet(ModelMixin, ConfigMixin):
                 x,
                 timestep.repeat_interleave(f),
                 encoder_hidden_states=content,
+                class_labels=labels,
                 added_cond_kwargs=added,
                 return_dict=False,
             )[0]

@@ -99,6 +99,27 @@ def test_content_projected_to_tokens_reaches_each_position_differently():
     assert cross_attention_outputs(tokens, c).std(dim=1).mean() > 1e-3
 
 
+
+@torch.no_grad()
+def test_content_added_to_the_timestep_embedding_reaches_the_prediction_without_cross_attention():
+    # class_embed_type="projection" (as Stable unCLIP) feeds the content to every resnet, the
+    # finest level too; with every cross-attention's output cut, only that path is left.
+    z, s, c = inputs()
+    config = {**TINY_CONFIGS["unet"], "class_embed_type": "projection", "projection_class_embeddings_input_dim": 32}
+    plain = Gen1UNet(dict(TINY_CONFIGS["unet"]), structure_channels=4, temporal_head_dim=8).eval()
+    timed = Gen1UNet(config, structure_channels=4, temporal_head_dim=8).eval()
+    assert timed.content_in_time and not plain.content_in_time
+    for model in (plain, timed):
+        for block in (m for m in model.spatial.modules() if type(m).__name__ == "BasicTransformerBlock"):
+            block.attn2.to_out[0].weight.zero_()
+            block.attn2.to_out[0].bias.zero_()
+
+    def change(model):
+        return (model(z, 10, c, s).sample - model(z, 10, -c, s).sample).abs().max()
+
+    assert change(plain) == 0
+    assert change(timed) > 1e-4
+
 def test_the_temporal_layers_use_the_paper_layouts(unet):
     assert len(unet.temporal_convs) == 2 * sum(1 for m in unet.spatial.modules() if type(m).__name__ == "ResnetBlock2D")
     assert len(unet.temporal_attentions) == sum(1 for m in unet.spatial.modules()
