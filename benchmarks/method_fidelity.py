@@ -170,7 +170,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=8)
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's)")
-    parser.add_argument("--told-apart", type=int, default=20, help="held-out scenes for the embedding's colour test")
+    parser.add_argument("--told-apart", type=int, default=20,
+                        help="held-out scenes for the embedding's colour test (0: skip it)")
     parser.add_argument("--long-frames", type=int, default=300, help="the long shot's frames (0: skip it)")
     a = parser.parse_args()
     torch.manual_seed(0)
@@ -215,11 +216,12 @@ def main() -> None:
     # What the UNet's latents can hold at best: the source encoded and decoded, no diffusion.
     material_rows("the source through the autoencoder: the ceiling", "",
                   lambda i, s: pipe.decode_latents(pipe.encode_frames(s.source.frames)), lambda s: s.scene.materials)
-    apart = told_apart(pipe, [random_scene(seed) for seed in seeds(a.told_apart, held_out=True)], a.size)
-    rows.append(("content embedding carries the colour ↑", "the prior's embedding of the caption nearer "
-                 "its still than the still with that surface recoloured",
-                 " / ".join(f"{kind} {share:.2f}" for kind, share in apart.items()) + f" ({a.told_apart} scenes)",
-                 "0.5"))
+    if a.told_apart:
+        apart = told_apart(pipe, [random_scene(seed) for seed in seeds(a.told_apart, held_out=True)], a.size)
+        rows.append(("content embedding carries the colour ↑", "the prior's embedding of the caption nearer "
+                     "its still than the still with that surface recoloured",
+                     " / ".join(f"{kind} {share:.2f}" for kind, share in apart.items()) + f" ({a.told_apart} scenes)",
+                     "0.5"))
     source_materials = mean([material_share(s.source.frames, s.source.masks, s.scene.materials).material
                              for s in shots])
     rows.append(("material share ↑ (the source against its own materials: the measure's ceiling)", "",
