@@ -99,7 +99,6 @@ def test_content_projected_to_tokens_reaches_each_position_differently():
     assert cross_attention_outputs(tokens, c).std(dim=1).mean() > 1e-3
 
 
-
 @torch.no_grad()
 def test_content_added_to_the_timestep_embedding_reaches_the_prediction_without_cross_attention():
     # class_embed_type="projection" (as Stable unCLIP) feeds the content to every resnet, the
@@ -119,6 +118,7 @@ def test_content_added_to_the_timestep_embedding_reaches_the_prediction_without_
 
     assert change(plain) == 0
     assert change(timed) > 1e-4
+
 
 def test_the_temporal_layers_use_the_paper_layouts(unet):
     assert len(unet.temporal_convs) == 2 * sum(1 for m in unet.spatial.modules() if type(m).__name__ == "ResnetBlock2D")
