@@ -221,7 +221,7 @@ class Gen1UNet(ModelMixin, ConfigMixin):
         content = encoder_hidden_states.repeat_interleave(f, dim=0)  # each frame is an image to the spatial UNet
         # With content tokens the image UNet projects `image_embeds` and ignores encoder_hidden_states.
         added = {"image_embeds": content} if self.content_tokens else None
-        labels = encoder_hidden_states.flatten(1).repeat_interleave(f, dim=0) if self.content_in_time else None
+        labels = content.flatten(1) if self.content_in_time else None
         timestep = torch.as_tensor(timestep, device=sample.device).reshape(-1).expand(b)
 
         x = torch.cat([sample, structure], dim=1).transpose(1, 2).flatten(0, 1)  # (b·f)×c×h×w

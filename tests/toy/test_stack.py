@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from gen1_batch.toy.stack import toy_recipes
+from gen1_batch.toy.stack import main, toy_recipes
 from gen1_batch.train.recipe import load_recipe
 
 
@@ -47,8 +47,6 @@ def test_each_stage_starts_from_the_model_the_stage_before_wrote_on_the_gpus_giv
 
 
 def test_a_negative_gpu_count_is_refused_naming_the_option(capsys):
-    from gen1_batch.toy.stack import main
-
     with pytest.raises(SystemExit):
         main(["out", "--gpus-per-worker", "-1"])
     assert "--gpus-per-worker must be 0 or more, got -1.0" in capsys.readouterr().err
