@@ -12,7 +12,8 @@ caption of the same shapes in those materials (text, through the prior) or a sti
 * material share: the share of surfaces (objects, floor, background) whose colour and pattern,
   measured inside the exact masks without any CLIP, are the wanted ones, and the wanted colour's
   share split by surface; chance beside it; the same with the source's own middle frame as the
-  content (its own materials wanted: the UNet alone, without the prior or another look); the same
+  content (its own materials wanted: the UNet alone, without the prior or another look), on the
+  held-out scenes and on as many training scenes (what it fits, apart from what it generalises); the same
   for the source encoded and decoded by the autoencoder (what the UNet's latents can hold at best); and
   whether the content embedding carries each surface's colour at all (the prior's embedding of a
   caption against the CLIP embeddings of its still and of the still with that surface recoloured);
@@ -105,9 +106,9 @@ def _nothing():
     yield
 
 
-def make_shots(count: int, frames: int, size: int, still_camera: bool) -> list[Shot]:
+def make_shots(count: int, frames: int, size: int, still_camera: bool, held_out: bool = True) -> list[Shot]:
     shots = []
-    for seed in seeds(count, held_out=True):
+    for seed in seeds(count, held_out=held_out):
         scene = random_scene(seed, camera_moves=False) if still_camera else random_scene(seed)
         target = scene.with_materials(target_materials(scene))
         shots.append(Shot(scene, render(scene, frames, size, size), target,
@@ -179,6 +180,7 @@ def main() -> None:
     pipe = edit.pipe
     shots = make_shots(a.scenes, a.frames, a.size, still_camera=False)
     still = make_shots(a.scenes, a.frames, a.size, still_camera=True)
+    trained = make_shots(a.scenes, a.frames, a.size, still_camera=False, held_out=False)
     rows: list[tuple[str, str, str, str]] = []
 
     def structure_row(setting: str, outputs: Callable[[int, Shot], np.ndarray]) -> None:
@@ -191,7 +193,7 @@ def main() -> None:
     structure_row("t_s = 0, structure input zeroed", lambda i, s: edit(i, s, "text", structure=0, zeroed=True))
 
     def material_rows(name: str, setting: str, outputs: Callable[[int, Shot], np.ndarray],
-                      wanted: Callable[[Shot], tuple[Material, ...]]) -> None:
+                      wanted: Callable[[Shot], tuple[Material, ...]], shots: list[Shot] = shots) -> None:
         c = MaterialScore
         frames = [outputs(i, s) for i, s in enumerate(shots)]
         scores = [material_share(f, s.source.masks, wanted(s)) for f, s in zip(frames, shots, strict=True)]
@@ -213,6 +215,9 @@ def main() -> None:
                      ("own", "the source's own middle frame: the UNet alone")):
         material_rows(name, setting, lambda i, s, by=by: edit(i, s, by),
                       lambda s, by=by: s.scene.materials if by == "own" else s.target.materials)
+    # The same on scenes it was trained on: what the UNet fits, apart from what it generalises.
+    material_rows("a training scene's own middle frame: what the UNet fits", setting,
+                  lambda i, s: edit(2 * a.scenes + i, s, "own"), lambda s: s.scene.materials, trained)
     # What the UNet's latents can hold at best: the source encoded and decoded, no diffusion.
     material_rows("the source through the autoencoder: the ceiling", "",
                   lambda i, s: pipe.decode_latents(pipe.encode_frames(s.source.frames)), lambda s: s.scene.materials)
@@ -265,7 +270,8 @@ def main() -> None:
                          f"{'shifted each step' if shift else 'fixed'}", f"{at:.2f} / {inside:.2f} = {at / inside:.3f}",
                          f"source {source_at:.2f} / {source_inside:.2f}"))
 
-    print(f"model {a.model}; {a.scenes} held-out scenes (seeds {', '.join(str(s.scene.seed) for s in shots)}), "
+    print(f"model {a.model}; {a.scenes} held-out scenes (seeds {', '.join(str(s.scene.seed) for s in shots)}) "
+          f"and {a.scenes} training scenes (seeds {', '.join(str(s.scene.seed) for s in trained)}), "
           f"{a.frames} frames at {a.size}×{a.size}, steps {a.steps or pipe.settings['default_steps']}; "
           f"{edit.edits} edits in {edit.seconds:.1f} s")
     print("\n| measure | setting | value | chance / reference |\n|---|---|---|---|")
