@@ -50,6 +50,16 @@ def test_validate_refuses_a_csv_whose_unclosed_quote_swallowed_the_rows_after_it
     assert result.exit_code == 2 and "row 2: a quote opened in this row" in result.stderr
 
 
+@pytest.mark.parametrize(("group", "command", "summary"), [
+    ((), "run", "(video, report.json), {output}/summary.json and"),
+    (("models",), "download", "into one model folder; then `--model TARGET` uses it on machines"),
+])
+def test_the_list_of_commands_gives_each_summary_as_one_paragraph_not_the_docstrings_lines(group, command, summary):
+    result = runner.invoke(app, [*group, "--help"], env={"COLUMNS": "300"})
+    line = next(x for x in result.stdout.splitlines() if f" {command} " in x)
+    assert summary in line
+
+
 def test_validate_help_documents_every_column():
     result = invoke("validate", "--help")
     for column in ("shot_id", "image_prompt", "temporal_scale", "frame_end", "output_format"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Annotated, Any
 
@@ -19,7 +20,19 @@ out = Console(highlight=False)  # results: tables, JSON
 log = Console(stderr=True, highlight=False)  # progress and messages
 
 
-class OneLineErrors(TyperGroup):
+class OneLineSummaries(TyperGroup):
+    """A command group whose list of commands gives each one's summary as one wrapped paragraph."""
+
+    def get_command(self, ctx: Any, name: str) -> Any:
+        command = super().get_command(ctx, name)
+        if command is not None and command.short_help is None and command.help:
+            # Typer's rich mode keeps a docstring's line breaks in the list of commands: there each
+            # command's first paragraph is one sentence, wrapped to the terminal.
+            command.short_help = " ".join(inspect.cleandoc(command.help).split("\n\n")[0].split())
+        return command
+
+
+class OneLineErrors(OneLineSummaries):
     """Every command ends in one line, never a traceback: an error no command handled itself is
     said in one line naming what failed (errors.describe), exit 1. GEN1_TRACEBACK=1 shows the
     traceback instead, for a bug report."""

@@ -9,10 +9,11 @@ import typer
 from rich.markup import escape
 
 from gen1_batch import storage
-from gen1_batch.cli.common import fail, log, out
+from gen1_batch.cli.common import OneLineSummaries, fail, log, out
 from gen1_batch.cli.options import column_options
 
-app = typer.Typer(help="Manifests made from other things: a timeline's clips.", no_args_is_help=True)
+app = typer.Typer(cls=OneLineSummaries, help="Manifests made from other things: a timeline's clips.",
+                  no_args_is_help=True)
 
 
 @app.command("from-timeline")

@@ -9,10 +9,10 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from gen1_batch.cli.common import JsonOpt, fail, out
+from gen1_batch.cli.common import JsonOpt, OneLineSummaries, fail, out
 from gen1_batch.errors import describe
 
-app = typer.Typer(help="Model presets and model folders.", no_args_is_help=True)
+app = typer.Typer(cls=OneLineSummaries, help="Model presets and model folders.", no_args_is_help=True)
 
 @app.command("list")
 def models_list(json_output: JsonOpt = False) -> None:
