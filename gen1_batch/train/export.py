@@ -59,9 +59,12 @@ def export_model(config: WorkerConfig, checkpoint_dir: str, target: str, provena
     if trained_target.name == "unet":
         trained = ("lora:" + "+".join(recipe.trains),) if recipe.lora_rank else recipe.trains
         random = still_random(ref.random_weights, ref.components(), recipe.trains)
-    else:
+    elif tuple(recipe.trains) == ("all",):
         trained = tuple(parts)
         random = still_random(ref.random_weights, ref.components(), (), trained_components=trained)
+    else:  # some groups of a component (the autoencoder's decoder): the rest of it is as it was
+        trained = tuple(f"{part}.{group}" for part in parts for group in recipe.trains)
+        random = list(ref.random_weights)
     pipe = pipeline_class(ref.pipeline)(**components, settings={**ref.settings, "random_weights": random})
     with tempfile.TemporaryDirectory(prefix="gen1-model-") as tmp:
         folder = os.path.join(tmp, "model")

@@ -67,7 +67,7 @@ def build_trainable(config: WorkerConfig) -> torch.nn.Module:
         for name, p in module.named_parameters():
             p.requires_grad_("lora_" in name)
     else:
-        select_trainable(module, recipe.trains)
+        select_trainable(module, recipe.trains, target.groups)
     return module
 
 

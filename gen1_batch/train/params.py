@@ -1,5 +1,6 @@
-"""Parameter groups a recipe names in `trains`, by parameter name in the Gen-1 UNet (unet.py):
-the image UNet is `spatial.*`, the temporal layers `temporal_convs.*` and `temporal_attentions.*`."""
+"""Parameter groups a recipe names in `trains`, by parameter name in the module its target trains.
+In the Gen-1 UNet (unet.py) the image UNet is `spatial.*`, the temporal layers `temporal_convs.*` and
+`temporal_attentions.*`; the autoencoder's decoder can train alone; other targets train all of theirs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Callable
 import torch
 
 # name -> (what it is, which parameter names it holds)
-GROUPS: dict[str, tuple[str, Callable[[str], bool]]] = {
+Groups = dict[str, tuple[str, Callable[[str], bool]]]
+
+GROUPS: Groups = {
     "all": ("every parameter of the UNet", lambda n: True),
     "spatial": ("the image UNet (every layer that is not temporal)", lambda n: n.startswith("spatial.")),
     "temporal": ("the temporal convolutions and attentions",
@@ -21,6 +24,16 @@ GROUPS: dict[str, tuple[str, Callable[[str], bool]]] = {
                         lambda n: n.startswith("spatial.conv_in.")),
 }
 
+WHOLE: Groups = {"all": ("every parameter", lambda n: True)}
+
+AUTOENCODER_GROUPS: Groups = {
+    **WHOLE,
+    # As Stable Diffusion's finetuned decoders (sd-vae-ft-mse): the encoder, and so the latents every
+    # model downstream was trained on, stay as they are.
+    "decoder": ("the autoencoder's decoder: its latents stay as they are",
+                lambda n: n.startswith(("vae.decoder.", "vae.post_quant_conv."))),
+}
+
 # The parts `random_weights` names (settings.DEFAULT_SETTINGS), and the groups that train each one whole.
 RANDOM_PARTS: dict[str, tuple[str, ...]] = {
     "unet": ("all",),
@@ -29,15 +42,17 @@ RANDOM_PARTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def group_parameter_names(model: torch.nn.Module, groups: tuple[str, ...] | list[str]) -> list[str]:
-    """Names of the parameters in any of `groups`, in the model's order."""
-    tests = [GROUPS[g][1] for g in groups]
+def group_parameter_names(model: torch.nn.Module, groups: tuple[str, ...] | list[str],
+                          table: Groups = GROUPS) -> list[str]:
+    """Names of the parameters in any of `groups` (of `table`), in the model's order."""
+    tests = [table[g][1] for g in groups]
     return [name for name, _ in model.named_parameters() if any(test(name) for test in tests)]
 
 
-def select_trainable(model: torch.nn.Module, groups: tuple[str, ...] | list[str]) -> list[torch.nn.Parameter]:
+def select_trainable(model: torch.nn.Module, groups: tuple[str, ...] | list[str],
+                     table: Groups = GROUPS) -> list[torch.nn.Parameter]:
     """Set requires_grad on exactly the parameters of `groups` (and off on all others); returns them."""
-    chosen = set(group_parameter_names(model, groups))
+    chosen = set(group_parameter_names(model, groups, table))
     trainable = []
     for name, p in model.named_parameters():
         p.requires_grad_(name in chosen)

@@ -45,7 +45,7 @@ class Recipe:
     name: str
     description: str
     base_model: str  # the model a run starts from unless --model says otherwise
-    trains: tuple[str, ...]  # parameter groups (params.GROUPS)
+    trains: tuple[str, ...]  # parameter groups (its target's `groups`, params.py)
     steps: int
     version: int = 1
     format: int = RECIPE_FORMAT
@@ -149,7 +149,6 @@ def parse_recipe(raw: dict[str, Any], source: str = "recipe") -> Recipe:
 def check_recipe(recipe: Recipe) -> None:
     """The rules every recipe (and every command-line override of one) must follow."""
     from gen1_batch.model.structure import MAX_STRUCTURE_LEVEL
-    from gen1_batch.train.params import GROUPS
     from gen1_batch.train.targets import TARGETS
 
     src, d = recipe.source or recipe.name, recipe.data
@@ -158,12 +157,14 @@ def check_recipe(recipe: Recipe) -> None:
         problems.append(f"format {recipe.format} is not {RECIPE_FORMAT}, the format this gen1 reads")
     if recipe.target not in TARGETS:
         problems.append(f"target {recipe.target!r} is not one this engine trains ({', '.join(TARGETS)})")
-    if recipe.target == "unet":
-        unknown = [g for g in recipe.trains if g not in GROUPS]
+    else:
+        groups = TARGETS[recipe.target].groups
+        unknown = [g for g in recipe.trains if g not in groups]
         if unknown or not recipe.trains:
-            problems.append(f"trains names {', '.join(unknown) or 'nothing'}; the groups are {', '.join(GROUPS)}")
-    elif tuple(recipe.trains) != ("all",) or recipe.lora_rank:
-        problems.append(f"a {recipe.target} recipe trains all of it: trains = [\"all\"], no LoRA")
+            problems.append(f"trains names {', '.join(unknown) or 'nothing'}; the groups of a {recipe.target} "
+                            f"recipe are {', '.join(groups)}")
+    if recipe.lora_rank and recipe.target != "unet":
+        problems.append(f"a {recipe.target} recipe trains no LoRA adapters: lora_rank = 0")
     if recipe.steps < 1 or recipe.batch_size < 1 or recipe.checkpoint_every < 1:
         problems.append("steps, batch_size and checkpoint_every must be at least 1")
     if not 0 <= d.image_probability <= 1 or not 0 <= d.content_dropout <= 1:

@@ -31,6 +31,7 @@ from gen1_batch.train.objective import (
     noisy_and_target,
     weighted_mse,
 )
+from gen1_batch.train.params import AUTOENCODER_GROUPS, GROUPS, WHOLE, Groups
 
 
 @dataclass
@@ -62,9 +63,10 @@ class Target:
     name: ClassVar[str]
     description: ClassVar[str]
     trains: ClassVar[tuple[str, ...]]  # the model components it trains
+    groups: ClassVar[Groups] = WHOLE  # the parameter groups a recipe may name in its `trains`
     sample_components: ClassVar[tuple[str, ...]] = ()  # frozen, in the preprocessing actors
     loop_components: ClassVar[tuple[str, ...]] = ()  # frozen, in the training workers
-    reads_depth_truth: ClassVar[bool] = False  # its samples take a row's exact depth when it has one
+    reads_depth_truth: bool = False  # its samples take a row's exact depth when it has one
     needs_depth_truth: ClassVar[bool] = False  # rows must give exact depth (the manifest's depth column)
 
     def sample(self, pipe: Any, frames: np.ndarray, truth: np.ndarray | None, d: Draw) -> dict[str, np.ndarray]:
@@ -106,6 +108,7 @@ class UNetTarget(Target):
     name = "unet"
     description = "the Gen-1 UNet: v (or ε) on autoencoder latents, structure from obscured depth, content from CLIP"
     trains = ("unet",)
+    groups = GROUPS
     loop_components = ("vae", "scheduler")
 
     def __init__(self, structure: int | str = "uniform"):
@@ -177,9 +180,14 @@ class AutoencoderTarget(Target):
     name = "vae"
     description = "the autoencoder, on frames and on their depth maps (it encodes structure too)"
     trains = ("vae",)
-    reads_depth_truth = True
+    groups = AUTOENCODER_GROUPS
     KL_WEIGHT = 1e-6  # as the latent diffusion paper's KL-regularised autoencoders
     SCALE_FRAMES = 256  # frames whose latents set the scaling factor
+
+    def __init__(self, groups: tuple[str, ...] = ("all",)):
+        self.decoder_only = "all" not in groups
+        # Structure is depth through the encoder and never decoded: a decoder alone learns frames only.
+        self.reads_depth_truth = not self.decoder_only
 
     def sample(self, pipe: Any, frames: np.ndarray, truth: np.ndarray | None, d: Draw) -> dict[str, np.ndarray]:
         out = {"frames": frames}
@@ -211,7 +219,10 @@ class AutoencoderTarget(Target):
 
     def finish(self, parts: dict[str, nn.Module], plan: Any) -> None:
         """The scaling factor: 1 / the standard deviation of training frames' latents, so the diffusion
-        model sees latents of unit variance (as Stable Diffusion's 0.18215 was chosen)."""
+        model sees latents of unit variance (as Stable Diffusion's 0.18215 was chosen). A decoder trained
+        alone keeps it: the latents are the ones the models downstream were trained on."""
+        if self.decoder_only:
+            return
         from gen1_batch.model.base import from_uint8
         from gen1_batch.train.samples import read_sample
 
@@ -363,4 +374,6 @@ TARGETS: dict[str, type[Target]] = {t.name: t for t in (UNetTarget, AutoencoderT
 def target_of(recipe: Any) -> Target:
     """The target a recipe trains, set up for its data."""
     kind = TARGETS[recipe.target]
-    return kind(recipe.data.structure) if kind is UNetTarget else kind()
+    if kind is UNetTarget:
+        return kind(recipe.data.structure)
+    return kind(tuple(recipe.trains)) if kind is AutoencoderTarget else kind()

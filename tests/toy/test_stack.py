@@ -12,12 +12,17 @@ from gen1_batch.train.recipe import load_recipe
 def test_the_stack_trains_each_model_before_the_models_that_learn_from_it():
     recipes = [load_recipe(name) for name in toy_recipes()]
     targets = [r.target for r in recipes]
-    assert targets == ["depth_estimator", "clip", "prior", "vae", "unet", "unet", "unet", "unet"]
+    assert targets == ["depth_estimator", "clip", "prior", "vae", "unet", "unet", "unet", "unet", "vae"]
     assert recipes[0].base_model == "toy-init"
 
 
+def test_the_last_stage_trains_the_decoder_alone_so_the_unets_latents_stay_the_same():
+    last = load_recipe(toy_recipes()[-1])
+    assert (last.target, last.trains) == ("vae", ("decoder",))
+
+
 def test_the_unet_goes_through_the_papers_four_stages():
-    unet = [load_recipe(name) for name in toy_recipes()][4:]
+    unet = [r for r in map(load_recipe, toy_recipes()) if r.target == "unet"]
     assert [r.trains for r in unet] == [("spatial",), ("temporal",), ("all",), ("all",)]
     assert [r.data.structure for r in unet] == ["none", "none", 0, "uniform"]
     assert unet[0].data.image_probability == 1.0 and all(r.data.image_probability == 0.125 for r in unet[1:])

@@ -3,19 +3,27 @@ import pytest
 from gen1_batch.model.presets import build_tiny
 from gen1_batch.train.params import GROUPS, group_parameter_names, select_trainable, still_random
 from gen1_batch.train.recipe import RecipeError, load_recipe, parse_recipe, recipe_files
+from gen1_batch.train.targets import target_of
 
 
 @pytest.fixture(scope="module")
-def unet():
-    return build_tiny(["unet"])["unet"]
+def tiny():
+    return build_tiny()
+
+
+@pytest.fixture(scope="module")
+def unet(tiny):
+    return tiny["unet"]
 
 
 @pytest.mark.parametrize("name", list(recipe_files()))
-def test_each_recipe_trains_exactly_the_parameters_it_names(unet, name):
+def test_each_recipe_trains_exactly_the_parameters_it_names(tiny, name):
     recipe = load_recipe(name)
-    trainable = select_trainable(unet, recipe.trains)
-    named = set(group_parameter_names(unet, recipe.trains))
-    assert {n for n, p in unet.named_parameters() if p.requires_grad} == named
+    target = target_of(recipe)
+    module = target.build({k: tiny[k] for k in target.trains})
+    trainable = select_trainable(module, recipe.trains, target.groups)
+    named = set(group_parameter_names(module, recipe.trains, target.groups))
+    assert {n for n, p in module.named_parameters() if p.requires_grad} == named
     assert len(trainable) == len(named) > 0
 
 
@@ -58,9 +66,12 @@ def test_a_recipe_with_an_unknown_key_or_group_is_refused_naming_it():
     with pytest.raises(RecipeError, match="decay_steps must be 0 or more"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
                       "decay_steps": -1})
-    with pytest.raises(RecipeError, match="a vae recipe trains all of it"):
+    with pytest.raises(RecipeError, match="trains names temporal; the groups of a vae recipe are all, decoder"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["temporal"], "steps": 3,
                       "target": "vae"})
+    with pytest.raises(RecipeError, match="a prior recipe trains no LoRA adapters"):
+        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
+                      "target": "prior", "lora_rank": 4})
 
 
 def test_the_gen1_sd15_recipes_are_the_papers_four_stages_with_its_scale():

@@ -170,3 +170,20 @@ def test_the_autoencoder_recipe_trains_only_the_autoencoder_and_sets_its_scaling
     assert changed
     assert all(torch.equal(p, base["depth_estimator"].state_dict()[n])
                for n, p in trained["depth_estimator"].state_dict().items())
+
+
+def test_the_decoder_recipe_changes_the_decoder_alone_and_keeps_the_scaling_and_the_latents(local_ray, tmp_path):
+    from gen1_batch.model.loading import load_components
+    from gen1_batch.toy.dataset import write_dataset
+
+    manifests = write_dataset(str(tmp_path / "toy"), clips=2, images=2, evaluation=0, validation=0, frames=16)
+    result = train(TrainOptions(recipe="toy-9-decoder", data=manifests["train"], output=str(tmp_path / "run"),
+                                model="toy-init", steps=2, workers=1), say=lambda line: None)
+    base = load_components("toy-init", ["vae"])["vae"]
+    trained = load_components(result["model"], ["vae"])["vae"]
+    assert trained.config.scaling_factor == base.config.scaling_factor
+    before = base.state_dict()
+    changed = {n for n, p in trained.state_dict().items() if not torch.equal(p, before[n])}
+    assert changed and all(n.startswith(("decoder.", "post_quant_conv.")) for n in changed)
+    with open(os.path.join(result["model"], "training.json")) as f:
+        assert json.load(f)["trained"] == ["vae.decoder"]

@@ -144,3 +144,37 @@ def test_a_sample_depends_only_on_its_pixels_and_the_choices_its_target_declares
         a, b = target.sample(tiny, frames, None, d), target.sample(tiny, frames, None, other)
         same = a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
         assert same == (target.sample_choices(d) == target.sample_choices(other)), field
+
+
+def test_a_decoder_recipe_trains_the_decoder_alone_so_the_latents_the_unet_learned_stay_the_same(scenes):
+    from gen1_batch.model.base import from_uint8
+    from gen1_batch.train.params import select_trainable
+    from gen1_batch.train.targets import AutoencoderTarget
+
+    torch.manual_seed(0)
+    target = AutoencoderTarget(("decoder",))
+    assert not target.reads_depth_truth  # structure is encoded, never decoded: the decoder learns frames
+    vae = load_components("toy-init", ["vae"])["vae"]
+    module = target.build({"vae": vae})
+    params = select_trainable(module, ["decoder"], target.groups)
+    assert params and all(n.startswith(("vae.decoder.", "vae.post_quant_conv.")) for n, p in
+                          module.named_parameters() if p.requires_grad)
+    frames = from_uint8(torch.from_numpy(np.concatenate([r.frames for r in scenes[1]])))
+    with torch.no_grad():
+        latents = vae.encode(frames).latent_dist.mode()
+    scale = vae.config.scaling_factor
+    samples, plan = fixed_batch(target, None, scenes)
+    ctx = StepContext(pipe=None, plan=plan, device=torch.device("cpu"), on_gpu=False, params=params)
+    optimizer = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.0)
+    losses = []
+    for _ in range(15):
+        loss = target.loss(module, samples, ctx)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    assert losses[-1] < 0.75 * losses[0], losses
+    target.finish(target.parts(module), plan=None)
+    with torch.no_grad():
+        assert torch.equal(vae.encode(frames).latent_dist.mode(), latents)
+    assert vae.config.scaling_factor == scale
