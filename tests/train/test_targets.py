@@ -48,6 +48,19 @@ def fixed_batch(target, pipe, scenes):
     return samples, Plan([s.caption for s in chosen])
 
 
+def fit(target, module, samples, ctx, steps=15):
+    """The target's losses over `steps` AdamW steps on one fixed batch."""
+    optimizer = torch.optim.AdamW(ctx.params, lr=2e-3, weight_decay=0.0)
+    losses = []
+    for _ in range(steps):
+        loss = target.loss(module, samples, ctx)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        losses.append(loss.item())
+    return losses
+
+
 @pytest.mark.parametrize("name", ["vae", "depth_estimator", "clip", "prior"])
 def test_each_model_of_the_stack_learns_a_fixed_batch(name, scenes):
     torch.manual_seed(0)
@@ -67,14 +80,7 @@ def test_each_model_of_the_stack_learns_a_fixed_batch(name, scenes):
     samples, plan = fixed_batch(target, pipe, scenes)
     params = [p for p in module.parameters() if p.requires_grad]
     ctx = StepContext(pipe=pipe, plan=plan, device=torch.device("cpu"), on_gpu=False, params=params)
-    optimizer = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.0)
-    losses = []
-    for _ in range(15):
-        loss = target.loss(module, samples, ctx)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        losses.append(loss.item())
+    losses = fit(target, module, samples, ctx)
     assert np.isfinite(losses).all()
     assert losses[-1] < 0.75 * losses[0], losses
 
@@ -165,14 +171,7 @@ def test_a_decoder_recipe_trains_the_decoder_alone_so_the_latents_the_unet_learn
     scale = vae.config.scaling_factor
     samples, plan = fixed_batch(target, None, scenes)
     ctx = StepContext(pipe=None, plan=plan, device=torch.device("cpu"), on_gpu=False, params=params)
-    optimizer = torch.optim.AdamW(params, lr=2e-3, weight_decay=0.0)
-    losses = []
-    for _ in range(15):
-        loss = target.loss(module, samples, ctx)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        losses.append(loss.item())
+    losses = fit(target, module, samples, ctx)
     assert losses[-1] < 0.75 * losses[0], losses
     target.finish(target.parts(module), plan=None)
     with torch.no_grad():
