@@ -59,7 +59,7 @@ def export_model(config: WorkerConfig, checkpoint_dir: str, target: str, provena
     if trained_target.name == "unet":
         trained = ("lora:" + "+".join(recipe.trains),) if recipe.lora_rank else recipe.trains
         random = still_random(ref.random_weights, ref.components(), recipe.trains)
-    elif tuple(recipe.trains) == ("all",):
+    elif "all" in recipe.trains:
         trained = tuple(parts)
         random = still_random(ref.random_weights, ref.components(), (), trained_components=trained)
     else:  # some groups of a component (the autoencoder's decoder): the rest of it is as it was
