@@ -51,6 +51,9 @@ class Recipe:
     format: int = RECIPE_FORMAT
     target: str = "unet"
     batch_size: int = 1  # samples per worker per step
+    # Samples per worker on an image step; 0: batch_size. An image is one frame without the temporal
+    # layers, so `data.frames` times batch_size images cost about what a video step does.
+    image_batch_size: int = 0
     learning_rate: float = 1e-5
     weight_decay: float = 1e-2
     betas: tuple[float, float] = (0.9, 0.999)
@@ -167,6 +170,8 @@ def check_recipe(recipe: Recipe) -> None:
         problems.append(f"a {recipe.target} recipe trains no LoRA adapters: lora_rank = 0")
     if recipe.steps < 1 or recipe.batch_size < 1 or recipe.checkpoint_every < 1:
         problems.append("steps, batch_size and checkpoint_every must be at least 1")
+    if recipe.image_batch_size < 0:
+        problems.append(f"image_batch_size must be 0 (batch_size) or more, got {recipe.image_batch_size}")
     if not 0 <= d.image_probability <= 1 or not 0 <= d.content_dropout <= 1:
         problems.append("data.image_probability and data.content_dropout must be from 0 to 1")
     if d.frames < 2 or d.frame_stride < 1:

@@ -91,7 +91,8 @@ def prepare(opts: TrainOptions) -> Prepared:
     config = WorkerConfig(plan=plan, model=model, output=output, validation=validation)
     identity = {"recipe": recipe.name, "recipe_version": recipe.version, "data": data_url, "model": model.spec,
                 "model_key": model.key, "workers": opts.workers, "batch_size": recipe.batch_size,
-                "seed": recipe.seed, "trains": list(recipe.trains), "lora_rank": recipe.lora_rank}
+                "image_batch_size": recipe.image_batch_size or recipe.batch_size, "seed": recipe.seed,
+                "trains": list(recipe.trains), "lora_rank": recipe.lora_rank}
     return Prepared(recipe, rows, config, identity)
 
 
@@ -142,6 +143,7 @@ def check_identity(output: str, identity: dict[str, Any], resume: bool) -> int:
     except FileNotFoundError:
         previous = None
     if previous is not None:
+        previous = {"image_batch_size": previous.get("batch_size"), **previous}  # before it was a recipe key
         changed = [k for k in identity if previous.get(k) != identity[k]]
         if changed:
             details = ", ".join(f"{k} {previous.get(k)!r} -> {identity[k]!r}" for k in changed)

@@ -69,6 +69,9 @@ def test_a_recipe_with_an_unknown_key_or_group_is_refused_naming_it():
     with pytest.raises(RecipeError, match="trains names temporal; the groups of a vae recipe are all, decoder"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["temporal"], "steps": 3,
                       "target": "vae"})
+    with pytest.raises(RecipeError, match="image_batch_size must be 0 \\(batch_size\\) or more, got -2"):
+        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
+                      "image_batch_size": -2})
     with pytest.raises(RecipeError, match="a prior recipe trains no LoRA adapters"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
                       "target": "prior", "lora_rank": 4})

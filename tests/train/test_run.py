@@ -187,3 +187,17 @@ def test_the_decoder_recipe_changes_the_decoder_alone_and_keeps_the_scaling_and_
     assert changed and all(n.startswith(("decoder.", "post_quant_conv.")) for n in changed)
     with open(os.path.join(result["model"], "training.json")) as f:
         assert json.load(f)["trained"] == ["vae.decoder"]
+
+
+def test_an_output_holding_another_run_is_refused_naming_what_changed_and_an_older_run_json_still_resumes(tmp_path):
+    from gen1_batch.train.run import RUN_FILE, RunMismatch, check_identity
+
+    identity = {"recipe": "toy-8", "seed": 1, "batch_size": 4, "image_batch_size": 4}
+    assert check_identity(str(tmp_path), identity, resume=False) == 0  # a new run writes its run.json
+    with pytest.raises(RunMismatch, match=r"holds another training run \(seed 1 -> 2, image_batch_size 4 -> 32\)"):
+        check_identity(str(tmp_path), {**identity, "seed": 2, "image_batch_size": 32}, resume=False)
+    # A run.json written before recipes had image_batch_size: its image steps took batch_size images.
+    (tmp_path / RUN_FILE).write_text(json.dumps({k: v for k, v in identity.items() if k != "image_batch_size"}))
+    assert check_identity(str(tmp_path), identity, resume=False) == 0
+    with pytest.raises(RunMismatch, match=r"image_batch_size 4 -> 32"):
+        check_identity(str(tmp_path), {**identity, "image_batch_size": 32}, resume=False)
