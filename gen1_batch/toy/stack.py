@@ -30,7 +30,9 @@ DATASET = {"clips": 300, "images": 300, "evaluation": 8, "validation": 2, "frame
 
 
 def toy_recipes() -> list[str]:
-    return [name for name in recipe_files() if name.startswith("toy-")]
+    """The toy stack's recipes in stage order: by the number after `toy-`, so toy-10 follows toy-9."""
+    names = [name for name in recipe_files() if name.startswith("toy-")]
+    return sorted(names, key=lambda name: int(name.split("-")[1]))
 
 
 def train_stack(out: str, workers: int = 1, steps_scale: float = 1.0, gpus_per_worker: float = 0.0,

@@ -16,6 +16,14 @@ def test_the_stack_trains_each_model_before_the_models_that_learn_from_it():
     assert recipes[0].base_model == "toy-init"
 
 
+def test_stages_run_in_the_order_of_their_numbers_so_a_tenth_follows_the_ninth(monkeypatch):
+    from gen1_batch.toy import stack
+
+    names = ["tiny", "toy-10-more", "toy-1-depth", "toy-2-clip", "toy-9-decoder"]  # as the folder sorts them
+    monkeypatch.setattr(stack, "recipe_files", lambda: dict.fromkeys(sorted(names)))
+    assert toy_recipes() == ["toy-1-depth", "toy-2-clip", "toy-9-decoder", "toy-10-more"]
+
+
 def test_the_last_stage_trains_the_decoder_alone_so_the_unets_latents_stay_the_same():
     last = load_recipe(toy_recipes()[-1])
     assert (last.target, last.trains) == ("vae", ("decoder",))
