@@ -40,7 +40,7 @@ class SamplePlan:
         r, d = self.recipe, self.recipe.data
         image = is_image_step(r.seed, step, d.image_probability)
         rows = len(self.images or self.videos) if image else len(self.videos)
-        size = (r.image_batch_size or r.batch_size) if image else r.batch_size
+        size = r.image_batch if image else r.batch_size
         return [draw(r.seed, step, rank, slot, kind=IMAGE if image else VIDEO, rows=rows, frames=d.frames,
                      flip=d.flip, structure=d.structure, content_dropout=d.content_dropout,
                      train_timesteps=self.train_timesteps) for slot in range(size)]

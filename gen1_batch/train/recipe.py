@@ -71,6 +71,11 @@ class Recipe:
     paper: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the file it was read from
 
+    @property
+    def image_batch(self) -> int:
+        """Samples per worker on an image step."""
+        return self.image_batch_size or self.batch_size
+
     def replace(self, **changes: Any) -> Recipe:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 

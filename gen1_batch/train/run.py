@@ -91,7 +91,7 @@ def prepare(opts: TrainOptions) -> Prepared:
     config = WorkerConfig(plan=plan, model=model, output=output, validation=validation)
     identity = {"recipe": recipe.name, "recipe_version": recipe.version, "data": data_url, "model": model.spec,
                 "model_key": model.key, "workers": opts.workers, "batch_size": recipe.batch_size,
-                "image_batch_size": recipe.image_batch_size or recipe.batch_size, "seed": recipe.seed,
+                "image_batch_size": recipe.image_batch, "seed": recipe.seed,
                 "trains": list(recipe.trains), "lora_rank": recipe.lora_rank}
     return Prepared(recipe, rows, config, identity)
 
