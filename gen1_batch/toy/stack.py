@@ -5,8 +5,9 @@
 1. the toy world's training set (gen1_batch.toy.dataset) in OUT/data, unless it is there;
 2. each toy recipe in turn (gen1_batch/train/recipes/toy-*.toml), each starting from the model
    folder the one before wrote (the first from `toy-init`, seeded random weights): the depth
-   estimator, CLIP, the prior, the autoencoder, then the UNet through the paper's four stages, and
-   last the autoencoder's decoder alone (its latents unchanged);
+   estimator, CLIP, the prior, the autoencoder, the UNet through the paper's four stages, the
+   autoencoder's decoder alone (its latents unchanged), then the UNet's last stage continued, at
+   the last with its rate decaying to 0;
 3. the last model folder is the toy stack: OUT/model (what the `toy` preset ships).
 
 Run again after a stop, it continues: finished stages are kept, a stopped one resumes from its

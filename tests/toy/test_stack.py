@@ -12,7 +12,8 @@ from gen1_batch.train.recipe import load_recipe
 def test_the_stack_trains_each_model_before_the_models_that_learn_from_it():
     recipes = [load_recipe(name) for name in toy_recipes()]
     targets = [r.target for r in recipes]
-    assert targets == ["depth_estimator", "clip", "prior", "vae", "unet", "unet", "unet", "unet", "vae"]
+    assert targets == ["depth_estimator", "clip", "prior", "vae", "unet", "unet", "unet", "unet", "vae", "unet",
+                       "unet"]
     assert recipes[0].base_model == "toy-init"
 
 
@@ -24,15 +25,22 @@ def test_stages_run_in_the_order_of_their_numbers_so_a_tenth_follows_the_ninth(m
     assert toy_recipes() == ["toy-1-depth", "toy-2-clip", "toy-9-decoder", "toy-10-more"]
 
 
-def test_the_last_stage_trains_the_decoder_alone_so_the_unets_latents_stay_the_same():
+def test_after_the_autoencoder_only_its_decoder_trains_again_so_the_unets_latents_stay_the_same():
+    recipes = [load_recipe(name) for name in toy_recipes()]
+    first = [r.target for r in recipes].index("vae")
+    again = [r for r in recipes[first + 1:] if r.target == "vae"]
+    assert again and all(r.trains == ("decoder",) for r in again)
+
+
+def test_the_stack_ends_on_a_unet_stage_whose_rate_decays_to_zero():
     last = load_recipe(toy_recipes()[-1])
-    assert (last.target, last.trains) == ("vae", ("decoder",))
+    assert last.target == "unet" and last.decay_steps == last.steps
 
 
-def test_the_unet_goes_through_the_papers_four_stages():
+def test_the_unet_goes_through_the_papers_four_stages_and_then_continues_the_last():
     unet = [r for r in map(load_recipe, toy_recipes()) if r.target == "unet"]
-    assert [r.trains for r in unet] == [("spatial",), ("temporal",), ("all",), ("all",)]
-    assert [r.data.structure for r in unet] == ["none", "none", 0, "uniform"]
+    assert [r.trains for r in unet] == [("spatial",), ("temporal",)] + [("all",)] * 4
+    assert [r.data.structure for r in unet] == ["none", "none", 0] + ["uniform"] * 3
     assert unet[0].data.image_probability == 1.0 and all(r.data.image_probability == 0.125 for r in unet[1:])
     assert all(r.data.content_dropout == 0.1 for r in unet)
 
