@@ -134,10 +134,31 @@ def mask_weights(mask: torch.Tensor | None, latent_shape: tuple[int, ...], weigh
     return (1 + (weight - 1) * covered)[None]
 
 
-def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+def min_snr_weights(timesteps: torch.Tensor, alphas_cumprod: torch.Tensor, gamma: float,
+                    prediction_type: str) -> torch.Tensor:
+    """Min-SNR-γ (Hang et al. 2023), one weight per sample: min(SNR_t, γ) divided by the weight the
+    prediction type already puts on the x₀ error (SNR for ε, SNR + 1 for v), as diffusers' training
+    scripts do. SNR_t = ᾱ_t / (1 − ᾱ_t)."""
+    a = alphas_cumprod.to(timesteps.device, torch.float32)[timesteps]
+    snr = a / (1 - a)
+    clipped = snr.clamp(max=gamma)
+    if prediction_type == "epsilon":
+        return clipped / snr
+    if prediction_type == "v_prediction":
+        return clipped / (snr + 1)
+    raise ValueError(f"min-SNR weighs ε or v predictions, not {prediction_type!r}")
+
+
+def weighted_mse(prediction: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None,
+                 sample_weight: torch.Tensor | None = None) -> torch.Tensor:
     """The mean squared error, each element counted `weight` times (broadcast); the weights' mean
-    divides, so the loss keeps its scale whatever the masks cover."""
+    divides, so the loss keeps its scale whatever the masks cover. `sample_weight` (one per sample,
+    min-SNR) multiplies each sample's error as it is, not renormalised: its scale is what it weighs."""
     error = (prediction.float() - target.float()).pow(2)
+    if sample_weight is not None:
+        weight = torch.ones_like(error) if weight is None else weight.to(error.device, error.dtype).expand_as(error)
+        per_sample = (weight * error).flatten(1).sum(1) / weight.flatten(1).sum(1)
+        return (sample_weight.to(error.device, error.dtype) * per_sample).mean()
     if weight is None:
         return error.mean()
     weight = weight.to(error.device, error.dtype).expand_as(error)

@@ -27,6 +27,7 @@ from gen1_batch.train.objective import (
     contrastive_loss,
     depth_loss,
     mask_weights,
+    min_snr_weights,
     noise_like,
     noisy_and_target,
     weighted_mse,
@@ -54,6 +55,11 @@ class StepContext:
     def mask_weight(self) -> float | None:
         """The recipe's weight inside masks; None when it does not weigh them."""
         return self.plan.recipe.data.mask_weight if self.plan and self.plan.recipe.data.weighs_masks else None
+
+    @property
+    def snr_gamma(self) -> float:
+        """The recipe's min-SNR γ; 0 when it does not weigh the timesteps."""
+        return self.plan.recipe.snr_gamma if self.plan else 0.0
 
 
 Samples = list[tuple[Draw, dict[str, np.ndarray]]]
@@ -155,7 +161,9 @@ class UNetTarget(Target):
         weight = None if ctx.mask_weight is None else torch.stack(
             [mask_weights(torch.from_numpy(s["mask"]) if "mask" in s else None, latents.shape, ctx.mask_weight)
              for _, s in samples])
-        loss = weighted_mse(prediction, target, weight)
+        sample_weight = min_snr_weights(timesteps, pipe.scheduler.alphas_cumprod, ctx.snr_gamma,
+                                        pipe.scheduler.config.prediction_type) if ctx.snr_gamma else None
+        loss = weighted_mse(prediction, target, weight, sample_weight)
         # Image steps skip the temporal layers: a recipe training only those learns nothing from them,
         # but the step still goes through backward and the optimiser like every other.
         return loss if loss.requires_grad else loss + ctx.zero()

@@ -18,6 +18,7 @@ from gen1_batch.train.objective import (
     is_image_step,
     learning_rate,
     mask_weights,
+    min_snr_weights,
     noise_like,
     noisy_and_target,
     scale_shift_invariant_mse,
@@ -155,3 +156,27 @@ def test_a_mask_weight_counts_errors_inside_the_mask_more_and_keeps_the_loss_sca
     everywhere = torch.ones_like(target)
     assert weighted_mse(prediction, everywhere, weight) == weighted_mse(prediction, everywhere) == 1.0
     assert torch.equal(mask_weights(None, (4, 2, 4, 4), 5.0), torch.ones(1, 2, 4, 4))
+
+
+@pytest.mark.parametrize("prediction_type", ["epsilon", "v_prediction"])
+def test_min_snr_weights_are_the_ones_diffusers_training_scripts_use(prediction_type):
+    from diffusers import DDPMScheduler
+    from diffusers.training_utils import compute_snr
+
+    scheduler = DDPMScheduler(beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012,
+                              prediction_type=prediction_type)
+    timesteps = torch.tensor([0, 10, 100, 300, 600, 999])
+    snr = compute_snr(scheduler, timesteps)  # as train_text_to_image.py's --snr_gamma 5
+    expected = torch.stack([snr, 5.0 * torch.ones_like(timesteps)], dim=1).min(dim=1)[0]
+    expected = expected / snr if prediction_type == "epsilon" else expected / (snr + 1)
+    weights = min_snr_weights(timesteps, scheduler.alphas_cumprod, 5.0, prediction_type)
+    torch.testing.assert_close(weights, expected)
+    assert weights[0] < weights[2] and weights.max() <= 1  # near-clean timesteps count least, none more than 1
+
+
+def test_sample_weights_scale_each_samples_error_and_leave_the_others_alone():
+    prediction, target = torch.zeros(2, 4, 2, 4, 4), torch.ones(2, 4, 2, 4, 4)
+    assert weighted_mse(prediction, target, sample_weight=torch.ones(2)) == weighted_mse(prediction, target) == 1.0
+    assert weighted_mse(prediction, target, sample_weight=torch.tensor([0.5, 0.0])) == 0.25  # not renormalised
+    target[1] = 3.0  # the second sample errs 9 times as much: its weight alone moves the loss
+    assert weighted_mse(prediction, target, sample_weight=torch.tensor([1.0, 0.0])) == 0.5

@@ -63,6 +63,12 @@ def test_a_recipe_with_an_unknown_key_or_group_is_refused_naming_it():
     with pytest.raises(RecipeError, match="a clip recipe keeps 1"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
                       "target": "clip", "data": {"mask_weight": 2}})
+    with pytest.raises(RecipeError, match="snr_gamma must be 0 \\(off\\) or more, got -1"):
+        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
+                      "snr_gamma": -1})
+    with pytest.raises(RecipeError, match="snr_gamma weighs the UNet's loss; a vae recipe keeps 0"):
+        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
+                      "target": "vae", "snr_gamma": 5})
     with pytest.raises(RecipeError, match="decay_steps must be 0 or more"):
         parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
                       "decay_steps": -1})

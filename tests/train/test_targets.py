@@ -133,6 +133,31 @@ def test_a_recipe_weighing_masks_counts_the_unets_error_inside_them_more(tiny):
     assert loss(None, left) == plain  # a recipe that does not weigh masks ignores them
 
 
+def test_a_recipe_with_snr_gamma_counts_each_samples_unet_loss_by_its_min_snr_weight(tiny):
+    from gen1_batch.train.objective import min_snr_weights
+    from gen1_batch.train.recipe import Recipe
+    from gen1_batch.train.targets import UNetTarget
+
+    target = UNetTarget(0)
+    frames = np.random.default_rng(0).integers(0, 256, (4, 48, 64, 3), dtype=np.uint8)
+    d = draw(0, 0, 0, 0, kind="video", rows=1, frames=4, flip=False, structure=0, content_dropout=0.0,
+             train_timesteps=1000)
+    d = type(d)(**{**d.__dict__, "timestep": 20})  # near clean: min-SNR counts it far less
+    sample = target.sample(tiny, frames, None, d)
+
+    def loss(gamma):
+        plan = Plan([""])
+        plan.recipe = Recipe("r", "d", "tiny", ("all",), 1, snr_gamma=gamma)
+        ctx = StepContext(pipe=tiny, plan=plan, device=torch.device("cpu"), on_gpu=False, params=[])
+        with torch.no_grad():
+            return target.loss(tiny.unet, [(d, sample)], ctx).item()
+
+    weight = min_snr_weights(torch.tensor([20]), tiny.scheduler.alphas_cumprod, 5.0,
+                             tiny.scheduler.config.prediction_type).item()
+    assert weight < 0.5
+    assert loss(5.0) == pytest.approx(loss(0.0) * weight, rel=1e-5)
+
+
 @pytest.mark.parametrize("name", ["unet", "clip", "prior", "vae"])
 def test_a_sample_depends_only_on_its_pixels_and_the_choices_its_target_declares(name, tiny):
     """The preprocessing actors cache samples by (pixels, target.sample_choices): a draw that differs in
