@@ -49,38 +49,25 @@ def test_random_weights_after_training_name_exactly_what_is_still_untrained():
     assert still_random(["all"], components, ("temporal",))[1] == "unet except temporal"
 
 
-def test_a_recipe_with_an_unknown_key_or_group_is_refused_naming_it():
-    with pytest.raises(RecipeError, match="unknown key 'stpes'"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "stpes": 3})
-    with pytest.raises(RecipeError, match="trains names wings"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["wings"], "steps": 3})
-    with pytest.raises(RecipeError, match="'wings' is not one this engine trains"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
-                      "target": "wings"})
-    with pytest.raises(RecipeError, match=r"data\.mask_weight must be above 0"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
-                      "data": {"mask_weight": 0}})
-    with pytest.raises(RecipeError, match="a clip recipe keeps 1"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
-                      "target": "clip", "data": {"mask_weight": 2}})
-    with pytest.raises(RecipeError, match="snr_gamma must be 0 \\(off\\) or more, got -1"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
-                      "snr_gamma": -1})
-    with pytest.raises(RecipeError, match="snr_gamma weighs the UNet's loss; a vae recipe keeps 0"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
-                      "target": "vae", "snr_gamma": 5})
-    with pytest.raises(RecipeError, match="decay_steps must be 0 or more"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
-                      "decay_steps": -1})
-    with pytest.raises(RecipeError, match="trains names temporal; the groups of a vae recipe are all, decoder"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["temporal"], "steps": 3,
-                      "target": "vae"})
-    with pytest.raises(RecipeError, match="image_batch_size must be 0 \\(batch_size\\) or more, got -2"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
-                      "image_batch_size": -2})
-    with pytest.raises(RecipeError, match="a prior recipe trains no LoRA adapters"):
-        parse_recipe({"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3,
-                      "target": "prior", "lora_rank": 4})
+MINIMAL = {"name": "x", "description": "d", "base_model": "tiny", "trains": ["all"], "steps": 3}
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"stpes": 3}, "unknown key 'stpes'"),
+    ({"trains": ["wings"]}, "trains names wings"),
+    ({"target": "wings"}, "'wings' is not one this engine trains"),
+    ({"data": {"mask_weight": 0}}, r"data\.mask_weight must be above 0"),
+    ({"target": "clip", "data": {"mask_weight": 2}}, "a clip recipe keeps 1"),
+    ({"snr_gamma": -1}, "snr_gamma must be 0 \\(off\\) or more, got -1"),
+    ({"target": "vae", "snr_gamma": 5}, "snr_gamma weighs the UNet's loss; a vae recipe keeps 0"),
+    ({"decay_steps": -1}, "decay_steps must be 0 or more"),
+    ({"trains": ["temporal"], "target": "vae"}, "trains names temporal; the groups of a vae recipe are all, decoder"),
+    ({"image_batch_size": -2}, "image_batch_size must be 0 \\(batch_size\\) or more, got -2"),
+    ({"target": "prior", "lora_rank": 4}, "a prior recipe trains no LoRA adapters"),
+])
+def test_a_recipe_with_an_unknown_key_or_group_or_a_bad_value_is_refused_naming_it(changes, message):
+    with pytest.raises(RecipeError, match=message):
+        parse_recipe({**MINIMAL, **changes})
 
 
 def test_the_gen1_sd15_recipes_are_the_papers_four_stages_with_its_scale():
