@@ -8,7 +8,9 @@ k on, whatever the number of restarts.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import torch
@@ -46,9 +48,23 @@ class Draw:
     noise_seed: int
 
 
+def spread_timestep(uniform: int, train_timesteps: int, logit_normal: tuple[float, float] | None) -> int:
+    """A uniformly drawn timestep, or with `logit_normal` (mean, std) moved to that density (SD3's
+    `--weighting_scheme logit_normal`: t/T = sigmoid(N(mean, std))) through its inverse CDF, so a run
+    with it draws the same samples and noise as a uniform one and its timesteps in the same order."""
+    if logit_normal is None:
+        return uniform
+    mean, std = logit_normal
+    u = (uniform + 0.5) / train_timesteps
+    x = 1 / (1 + math.exp(-(mean + std * NormalDist().inv_cdf(u))))
+    return min(int(x * train_timesteps), train_timesteps - 1)
+
+
 def draw(seed: int, step: int, rank: int, slot: int, *, kind: str, rows: int, frames: int, flip: bool,
-         structure: int | str, content_dropout: float, train_timesteps: int) -> Draw:
-    """The random choices of one sample; `rows` is how many rows the sample may come from."""
+         structure: int | str, content_dropout: float, train_timesteps: int,
+         logit_normal: tuple[float, float] | None = None) -> Draw:
+    """The random choices of one sample; `rows` is how many rows the sample may come from.
+    `logit_normal` (mean, std): timesteps from that density rather than uniform."""
     r = rng(seed, step, rank, slot)
     if structure == "uniform":
         level: int | None = int(r.integers(0, MAX_STRUCTURE_LEVEL + 1))
@@ -59,7 +75,8 @@ def draw(seed: int, step: int, rank: int, slot: int, *, kind: str, rows: int, fr
         kind=kind, row=int(r.integers(0, rows)), clip_start=float(r.random()), crop_x=float(r.random()),
         crop_y=float(r.random()), flip=bool(flip and r.random() < 0.5),
         content_frame=int(r.integers(0, frames if kind == VIDEO else 1)), structure_level=level,
-        drop_content=bool(r.random() < content_dropout), timestep=int(r.integers(0, train_timesteps)),
+        drop_content=bool(r.random() < content_dropout),
+        timestep=spread_timestep(int(r.integers(0, train_timesteps)), train_timesteps, logit_normal),
         noise_seed=int(r.integers(0, 2**62)),
     )
 

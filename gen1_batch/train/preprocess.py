@@ -43,7 +43,7 @@ class SamplePlan:
         size = r.image_batch if image else r.batch_size
         return [draw(r.seed, step, rank, slot, kind=IMAGE if image else VIDEO, rows=rows, frames=d.frames,
                      flip=d.flip, structure=d.structure, content_dropout=d.content_dropout,
-                     train_timesteps=self.train_timesteps) for slot in range(size)]
+                     train_timesteps=self.train_timesteps, logit_normal=r.logit_normal) for slot in range(size)]
 
     def row_of(self, d: Any) -> TrainingRow:
         """The row a draw samples (an image draw takes a video's frame when there are no still rows)."""

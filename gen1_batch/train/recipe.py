@@ -64,6 +64,12 @@ class Recipe:
     # each sample's x₀ error counts min(SNR, γ), so the near-clean timesteps, whose gradients pull
     # against the noisier ones', count less (the paper: 3.4× faster convergence). 0: off
     snr_gamma: float = 0.0
+    # How the diffusion timesteps are drawn: "uniform", or "logit_normal" (SD3; diffusers' --weighting_scheme
+    # logit_normal): t/T = sigmoid(N(logit_mean, logit_std)), so logit_mean > 0 trains the noisier
+    # timesteps, where the layout and colours are decided, more often.
+    timestep_sampling: str = "uniform"
+    logit_mean: float = 0.0
+    logit_std: float = 1.0
     ema_decay: float = 0.0  # 0: no EMA weights
     ema_start: int = 0  # the EMA equals the weights until this step, then averages (diffusers' update_after_step)
     lora_rank: int = 0  # >0: train LoRA adapters on the groups' linear layers (merged into the output)
@@ -74,6 +80,11 @@ class Recipe:
     data: DataSpec = field(default_factory=DataSpec)
     paper: dict[str, Any] = field(default_factory=dict)
     source: str = ""  # the file it was read from
+
+    @property
+    def logit_normal(self) -> tuple[float, float] | None:
+        """(mean, std) when timesteps are drawn logit-normal; None when uniform."""
+        return (self.logit_mean, self.logit_std) if self.timestep_sampling == "logit_normal" else None
 
     @property
     def image_batch(self) -> int:
@@ -196,6 +207,12 @@ def check_recipe(recipe: Recipe) -> None:
         problems.append(f"snr_gamma must be 0 (off) or more, got {recipe.snr_gamma}")
     elif recipe.snr_gamma and recipe.target != "unet":
         problems.append(f"snr_gamma weighs the UNet's loss; a {recipe.target} recipe keeps 0")
+    if recipe.timestep_sampling not in ("uniform", "logit_normal"):
+        problems.append(f"timestep_sampling must be 'uniform' or 'logit_normal', got {recipe.timestep_sampling!r}")
+    elif recipe.timestep_sampling != "uniform" and recipe.target not in ("unet", "prior"):
+        problems.append(f"timestep_sampling draws diffusion timesteps; a {recipe.target} recipe has none")
+    if recipe.logit_std <= 0:
+        problems.append(f"logit_std must be above 0, got {recipe.logit_std}")
     if recipe.warmup_steps < 0 or recipe.decay_steps < 0:
         problems.append("warmup_steps and decay_steps must be 0 or more")
     if not 0 <= recipe.ema_decay < 1:

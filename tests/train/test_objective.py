@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 
 import numpy as np
@@ -22,6 +23,7 @@ from gen1_batch.train.objective import (
     noise_like,
     noisy_and_target,
     scale_shift_invariant_mse,
+    spread_timestep,
     weighted_mse,
 )
 
@@ -42,6 +44,27 @@ def test_the_papers_probabilities_hold_over_many_draws():
     assert abs(np.mean([is_image_step(0, s, 0.125) for s in range(4000)]) - 0.125) < 0.02
     fixed = draw(0, 3, 0, 0, **{**KW, "structure": 0})
     assert fixed.structure_level == 0 and draw(0, 3, 0, 0, **{**KW, "structure": "none"}).structure_level is None
+
+
+def test_logit_normal_timesteps_change_only_the_timestep_of_each_draw():
+    spread = {**KW, "logit_normal": (0.5, 1.0)}
+    for step in range(50):
+        uniform, moved = draw(3, step, 0, 1, **KW), draw(3, step, 0, 1, **spread)
+        assert dataclasses.replace(moved, timestep=uniform.timestep) == uniform
+        assert moved.timestep == spread_timestep(uniform.timestep, 1000, (0.5, 1.0))
+    ranks = [spread_timestep(t, 1000, (0.5, 1.0)) for t in range(1000)]
+    assert ranks == sorted(ranks) and ranks[0] >= 0 and ranks[-1] <= 999  # the same order, inside the schedule
+
+
+def test_logit_normal_timesteps_have_the_density_diffusers_sd3_scripts_draw():
+    from diffusers.training_utils import compute_density_for_timestep_sampling
+
+    ours = np.array([draw(0, s, 0, 0, **KW, logit_normal=(0.5, 1.0)).timestep for s in range(4000)])
+    theirs = (compute_density_for_timestep_sampling("logit_normal", 200_000, logit_mean=0.5, logit_std=1.0,
+                                                    generator=torch.Generator().manual_seed(0)) * 1000).long().numpy()
+    for q in (0.1, 0.25, 0.5, 0.75, 0.9):
+        assert abs(np.quantile(ours, q) - np.quantile(theirs, q)) < 25
+    assert (ours > 600).mean() > 0.5 > (np.array([draw(0, s, 0, 0, **KW).timestep for s in range(4000)]) > 600).mean()
 
 
 def test_clips_are_8_frames_stride_apart_and_fit_short_videos():
