@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from gen1_batch import storage
-from gen1_batch.train.loop import STATE_FILE, WorkerConfig, build_trainable, load_trainable
+from gen1_batch.train.loop import STATE_FILE, WorkerConfig, base_components, build_trainable, load_trainable
 from gen1_batch.train.params import still_random
 from gen1_batch.train.targets import target_of
 
@@ -47,7 +47,7 @@ def trained_module(config: WorkerConfig, checkpoint_dir: str) -> torch.nn.Module
 def export_model(config: WorkerConfig, checkpoint_dir: str, target: str, provenance: dict[str, Any]) -> str:
     """Write the model folder at `target` (a local folder or a URL); model_index.json, which makes a
     folder a model, is written last. Returns `target`."""
-    from gen1_batch.model.loading import MODEL_INDEX, load_components, pipeline_class
+    from gen1_batch.model.loading import MODEL_INDEX, pipeline_class
     from gen1_batch.stages.common import quiet_model_logs
 
     quiet_model_logs()
@@ -55,7 +55,7 @@ def export_model(config: WorkerConfig, checkpoint_dir: str, target: str, provena
     trained_target = target_of(recipe)
     parts = trained_target.parts(trained_module(config, checkpoint_dir))
     trained_target.finish(parts, config.plan)
-    components = {**load_components(ref, [n for n in ref.components() if n not in parts]), **parts}
+    components = {**base_components(config, [n for n in ref.components() if n not in parts]), **parts}
     if trained_target.name == "unet":
         trained = ("lora:" + "+".join(recipe.trains),) if recipe.lora_rank else recipe.trains
         random = still_random(ref.random_weights, ref.components(), recipe.trains)

@@ -47,6 +47,28 @@ def step_of_checkpoint(path: str) -> int:
     return int(os.path.basename(path.rstrip("/")).removeprefix("step-"))
 
 
+def base_components(config: WorkerConfig, names: list[str]) -> dict[str, Any]:
+    """The base model's components as the recipe trains, validates and exports them: with
+    `zero_terminal_snr`, the scheduler rescaled so that its last timestep holds no signal (Lin et al.
+    2023). Raises RecipeError when the model's scheduler cannot be."""
+    import inspect
+
+    from gen1_batch.model.loading import load_components
+    from gen1_batch.train.recipe import RecipeError
+
+    components = load_components(config.model, names)
+    recipe, scheduler = config.plan.recipe, components.get("scheduler")
+    if recipe.zero_terminal_snr and scheduler is not None:
+        src = recipe.source or recipe.name
+        if scheduler.config.prediction_type != "v_prediction":  # at SNR 0 the noise says nothing of the image
+            raise RecipeError(f"{src}: zero_terminal_snr needs a v-prediction model; {config.model.spec} "
+                              f"predicts {scheduler.config.prediction_type}")
+        if "rescale_betas_zero_snr" not in inspect.signature(type(scheduler)).parameters:
+            raise RecipeError(f"{src}: {config.model.spec}'s {type(scheduler).__name__} has no zero-SNR schedule")
+        components["scheduler"] = type(scheduler).from_config(scheduler.config, rescale_betas_zero_snr=True)
+    return components
+
+
 def build_trainable(config: WorkerConfig) -> torch.nn.Module:
     """The recipe target's module, built from the base model, with the recipe's parameters trainable
     (LoRA adapters when asked)."""
@@ -90,7 +112,7 @@ def train_loop(config_dict: dict[str, Any]) -> None:
     import torch.distributed as dist
     from ray.train.torch import get_device, prepare_model
 
-    from gen1_batch.model.loading import load_components, pipeline_class
+    from gen1_batch.model.loading import pipeline_class
     from gen1_batch.stages.common import quiet_model_logs, unpack_arrays
     from gen1_batch.train.metrics_log import METRICS_NAME, MetricsLog
     from gen1_batch.train.targets import StepContext, target_of
@@ -107,7 +129,7 @@ def train_loop(config_dict: dict[str, Any]) -> None:
 
     target = target_of(recipe)
     module = build_trainable(config)  # the recipe target's (the UNet, or an objective around other parts)
-    frozen = load_components(config.model, list(target.loop_components))
+    frozen = base_components(config, list(target.loop_components))
     pipe = pipeline_class(config.model.pipeline)(**frozen, settings=config.model.settings).to(device)
     if on_gpu and getattr(module, "_supports_gradient_checkpointing", False):
         module.enable_gradient_checkpointing()
@@ -227,12 +249,12 @@ class Validator:
 
     def __init__(self, config: WorkerConfig, device: torch.device):
         from gen1_batch.media import read_video
-        from gen1_batch.model.loading import load_components, pipeline_class
+        from gen1_batch.model.loading import pipeline_class
         from gen1_batch.train.objective import cover_size, crop_and_flip
 
         spec = config.plan.recipe.data
         names = ["vae", "scheduler", "depth_estimator", "image_encoder"]
-        self.pipe = pipeline_class(config.model.pipeline)(**load_components(config.model, names),
+        self.pipe = pipeline_class(config.model.pipeline)(**base_components(config, names),
                                                           settings=config.model.settings).to(device)
         self.structure = spec.structure if isinstance(spec.structure, int) else 3
         self.clips = []

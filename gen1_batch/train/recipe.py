@@ -67,6 +67,10 @@ class Recipe:
     # How the diffusion timesteps are drawn: "uniform", or "logit_normal" (SD3; diffusers' --weighting_scheme
     # logit_normal): t/T = sigmoid(N(logit_mean, logit_std)), so logit_mean > 0 trains the noisier
     # timesteps, where the layout and colours are decided, more often.
+    # True: the base model's noise schedule rescaled so its last timestep is pure noise, as the edit
+    # starts from (Lin et al. 2023, diffusers' rescale_betas_zero_snr); the model folder keeps it.
+    # Needs v-prediction. False: the base model's schedule as it is.
+    zero_terminal_snr: bool = False
     timestep_sampling: str = "uniform"
     logit_mean: float = 0.0
     logit_std: float = 1.0
@@ -211,6 +215,8 @@ def check_recipe(recipe: Recipe) -> None:
         problems.append(f"timestep_sampling must be 'uniform' or 'logit_normal', got {recipe.timestep_sampling!r}")
     elif recipe.timestep_sampling != "uniform" and recipe.target not in ("unet", "prior"):
         problems.append(f"timestep_sampling draws diffusion timesteps; a {recipe.target} recipe has none")
+    if recipe.zero_terminal_snr and recipe.target != "unet":
+        problems.append(f"zero_terminal_snr rescales the UNet's noise schedule; a {recipe.target} recipe keeps false")
     if recipe.logit_std <= 0:
         problems.append(f"logit_std must be above 0, got {recipe.logit_std}")
     if recipe.warmup_steps < 0 or recipe.decay_steps < 0:

@@ -93,6 +93,10 @@ def prepare(opts: TrainOptions) -> Prepared:
                 "model_key": model.key, "workers": opts.workers, "batch_size": recipe.batch_size,
                 "image_batch_size": recipe.image_batch, "seed": recipe.seed,
                 "trains": list(recipe.trains), "lora_rank": recipe.lora_rank}
+    if recipe.zero_terminal_snr:
+        from gen1_batch.train.loop import base_components
+
+        base_components(config, ["scheduler"])  # refused here, not in a worker
     return Prepared(recipe, rows, config, identity)
 
 

@@ -63,6 +63,7 @@ MINIMAL = {"name": "x", "description": "d", "base_model": "tiny", "trains": ["al
     ({"timestep_sampling": "cosine"}, "timestep_sampling must be 'uniform' or 'logit_normal', got 'cosine'"),
     ({"target": "clip", "timestep_sampling": "logit_normal"}, "a clip recipe has none"),
     ({"logit_std": 0}, "logit_std must be above 0, got 0"),
+    ({"target": "vae", "zero_terminal_snr": True}, "the UNet's noise schedule; a vae recipe keeps false"),
     ({"decay_steps": -1}, "decay_steps must be 0 or more"),
     ({"trains": ["temporal"], "target": "vae"}, "trains names temporal; the groups of a vae recipe are all, decoder"),
     ({"image_batch_size": -2}, "image_batch_size must be 0 \\(batch_size\\) or more, got -2"),
