@@ -64,13 +64,13 @@ class Recipe:
     # each sample's x₀ error counts min(SNR, γ), so the near-clean timesteps, whose gradients pull
     # against the noisier ones', count less (the paper: 3.4× faster convergence). 0: off
     snr_gamma: float = 0.0
-    # How the diffusion timesteps are drawn: "uniform", or "logit_normal" (SD3; diffusers' --weighting_scheme
-    # logit_normal): t/T = sigmoid(N(logit_mean, logit_std)), so logit_mean > 0 trains the noisier
-    # timesteps, where the layout and colours are decided, more often.
     # True: the base model's noise schedule rescaled so its last timestep is pure noise, as the edit
     # starts from (Lin et al. 2023, diffusers' rescale_betas_zero_snr); the model folder keeps it.
     # Needs v-prediction. False: the base model's schedule as it is.
     zero_terminal_snr: bool = False
+    # How the diffusion timesteps are drawn: "uniform", or "logit_normal" (SD3; diffusers' --weighting_scheme
+    # logit_normal): t/T = sigmoid(N(logit_mean, logit_std)), so logit_mean > 0 trains the noisier
+    # timesteps, where the layout and colours are decided, more often.
     timestep_sampling: str = "uniform"
     logit_mean: float = 0.0
     logit_std: float = 1.0
